@@ -1,0 +1,53 @@
+# KIS: GPU inference on Kubernetes that scales ahead of its traffic.
+# `make help` lists the targets.
+
+SHELL := /usr/bin/env bash
+GO ?= go
+export PATH := $(PATH):/usr/local/go/bin
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+LDFLAGS := -X main.version=$(VERSION)
+BIN := bin
+# Packages whose code runs goroutines: tested under the race detector.
+RACE_PKGS := ./sim/eval/...
+FUZZTIME ?= 10s
+
+.PHONY: help
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build every binary into bin/
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+
+.PHONY: test
+test: ## run all tests (race detector on the concurrent packages) and the short fuzz runs
+	$(GO) test ./...
+	$(GO) test -race $(RACE_PKGS)
+	$(MAKE) fuzz
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target for FUZZTIME (default 10s)
+	$(GO) test ./sim/cluster -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sim/traffic -run '^$$' -fuzz '^FuzzParseTrace$$' -fuzztime $(FUZZTIME)
+
+.PHONY: bench
+bench: ## run the benchmarks (simulated requests/s, wall time of a simulated hour, event loop)
+	$(GO) test -run '^$$' -bench . -benchmem ./sim/...
+
+.PHONY: verify
+verify: ## check formatting, vet and go.mod tidiness
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed on:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	@cp go.mod /tmp/kis-go.mod.bak; cp go.sum /tmp/kis-go.sum.bak; \
+	$(GO) mod tidy; \
+	if ! diff -q go.mod /tmp/kis-go.mod.bak >/dev/null || ! diff -q go.sum /tmp/kis-go.sum.bak >/dev/null; then \
+	  echo "go.mod/go.sum not tidy: run 'go mod tidy'"; cp /tmp/kis-go.mod.bak go.mod; cp /tmp/kis-go.sum.bak go.sum; exit 1; fi
+
+.PHONY: demo
+demo: ## run the evaluation matrix (four patterns x baselines) on the embedded defaults
+	$(GO) run ./cmd/kis-sim eval
+
+.PHONY: clean
+clean: ## remove build outputs
+	rm -rf $(BIN)

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/kisproject/kis/sim/eval"
+	"github.com/kisproject/kis/sim/report"
+)
+
+func newEvalCommand() *cobra.Command {
+	var (
+		f         simFlags
+		scenarios []string
+		scalers   []string
+		parallel  int
+		out       string
+		asJSON    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Run the evaluation matrix (scenarios x scalers) and print one table",
+		Example: `  kis-sim eval
+  kis-sim eval --scenarios spike,../shared/traces/azure-llm-code-2023.csv --scalers hpa:queue=3,predictive,oracle --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.config()
+			if err != nil {
+				return err
+			}
+			cfg.RecordSeries = out != ""
+			var progress func(done, total int, row eval.Row)
+			if fd := int(os.Stderr.Fd()); term.IsTerminal(fd) {
+				progress = func(done, total int, row eval.Row) {
+					const width = 30
+					bar := strings.Repeat("=", done*width/total) + strings.Repeat(" ", width-done*width/total)
+					fmt.Fprintf(os.Stderr, "\r[%s] %d/%d %-40.40s", bar, done, total, row.Scenario+" x "+row.Scaler)
+					if done == total {
+						fmt.Fprintln(os.Stderr)
+					}
+				}
+			}
+			rows, err := eval.Matrix(cmd.Context(), cfg, scenarios, scalers, parallel, progress)
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				for _, r := range rows {
+					if err := report.WriteRun(filepath.Join(out, runDirName(r)), r.Result, cfg.Profile.SLO.Seconds()); err != nil {
+						return err
+					}
+				}
+			}
+			if asJSON {
+				return eval.WriteJSON(cmd.OutOrStdout(), rows)
+			}
+			return eval.WriteTable(cmd.OutOrStdout(), rows)
+		},
+	}
+	f.add(cmd.Flags())
+	cmd.Flags().StringSliceVar(&scenarios, "scenarios", eval.DefaultScenarios, "comma-separated scenarios: "+scenarioHelp)
+	cmd.Flags().StringSliceVar(&scalers, "scalers", eval.DefaultScalers, "comma-separated autoscalers: "+scalerHelp)
+	cmd.Flags().IntVar(&parallel, "parallel", runtime.GOMAXPROCS(0), "runs simulated at once")
+	cmd.Flags().StringVar(&out, "out", "", "directory for each run's time series CSV and SVG plot")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array, one object per scenario x scaler")
+	return cmd
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/kisproject/kis/sim"
+	"github.com/kisproject/kis/sim/autoscale"
+	"github.com/kisproject/kis/sim/cluster"
+	"github.com/kisproject/kis/sim/workload"
+)
+
+// simFlags are the settings run and eval share.
+type simFlags struct {
+	clusterPath string
+	profile     string
+	seed        uint64
+	duration    time.Duration
+	rateScale   float64
+	loop        bool
+	minReplicas int32
+	maxReplicas int32
+	balancer    string
+}
+
+func (f *simFlags) add(fs *pflag.FlagSet) {
+	d := sim.DefaultConfig()
+	fs.StringVar(&f.clusterPath, "cluster", "", "cluster spec YAML (default: the embedded one, see 'kis-sim cluster')")
+	fs.StringVar(&f.profile, "profile", d.Profile.Name, "serving profile: llm or image")
+	fs.Uint64Var(&f.seed, "seed", d.Seed, "random seed; the same seed and inputs give identical output")
+	fs.DurationVar(&f.duration, "duration", 0, "cut the scenario to this long (default: the scenario's own length); with --loop, replay a trace this long")
+	fs.Float64Var(&f.rateScale, "rate-scale", d.RateScale, "trace replay: multiply the request rate (compress time)")
+	fs.BoolVar(&f.loop, "loop", false, "trace replay: repeat the trace until --duration")
+	fs.Int32Var(&f.minReplicas, "min-replicas", d.MinReplicas, "the autoscalers' minimum replicas")
+	fs.Int32Var(&f.maxReplicas, "max-replicas", d.MaxReplicas, "the autoscalers' maximum replicas")
+	fs.StringVar(&f.balancer, "balancer", string(d.Balancer), "how the Service spreads requests: least-outstanding or random")
+}
+
+func (f *simFlags) config() (sim.Config, error) {
+	cfg := sim.DefaultConfig()
+	if f.clusterPath != "" {
+		spec, err := cluster.Load(f.clusterPath)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Cluster = spec
+	}
+	p, err := workload.LookupProfile(f.profile)
+	if err != nil {
+		return cfg, fmt.Errorf("--profile: %w", err)
+	}
+	if f.loop && f.duration == 0 {
+		return cfg, fmt.Errorf("--loop needs --duration")
+	}
+	cfg.Profile = p
+	cfg.Seed = f.seed
+	cfg.Duration = f.duration
+	cfg.RateScale = f.rateScale
+	cfg.Loop = f.loop
+	cfg.MinReplicas, cfg.MaxReplicas = f.minReplicas, f.maxReplicas
+	cfg.Balancer = sim.Balancer(f.balancer)
+	return cfg, cfg.Validate()
+}
+
+const scenarioHelp = "ramp, periodic, random, spike (optionally with parameters, e.g. spike:peak=60,spike=2m) or a trace CSV path"
+
+var scalerHelp = "autoscaler: " + autoscale.Known

@@ -1,0 +1,36 @@
+// Command kis-sim runs KISim, the GPU inference cluster simulator: one
+// scenario with one autoscaler (run), or the evaluation matrix (eval).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time (make build).
+var version = "v0.0.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := newRootCommand().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "kis-sim:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "kis-sim",
+		Short:         "KISim: a deterministic simulator of GPU inference on Kubernetes",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRunCommand(), newEvalCommand(), newClusterCommand())
+	return root
+}

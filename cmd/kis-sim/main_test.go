@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func execute(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(t.Context())
+	return out.String(), err
+}
+
+func TestRunWritesJSONAndPlots(t *testing.T) {
+	dir := t.TempDir()
+	out, err := execute(t, "run", "--scenario", "spike:duration=5m", "--scaler", "queue", "--json", "--out", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out[:strings.LastIndex(out, "]")+1]), &rows); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	if len(rows) != 1 || rows[0]["scaler"] != "queue" || rows[0]["sim_seconds"] != 300.0 {
+		t.Errorf("rows = %v", rows)
+	}
+	for _, f := range []string{"series.csv", "timeline.svg"} {
+		if _, err := os.Stat(filepath.Join(dir, "spike_duration-5m__queue", f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestEvalTable(t *testing.T) {
+	out, err := execute(t, "eval", "--scenarios", "ramp:duration=5m,spike:duration=5m", "--scalers", "fixed:2,oracle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(out, "\n"); got != 5 {
+		t.Errorf("table has %d lines, want a header and 4 rows:\n%s", got, out)
+	}
+}
+
+// Bad input gives one line naming the problem.
+func TestBadInput(t *testing.T) {
+	badCluster := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(badCluster, []byte("nodePools:\n- name: a\n  count: -1\n"), 0o644)
+	badTrace := filepath.Join(t.TempDir(), "t.csv")
+	os.WriteFile(badTrace, []byte("t_seconds\n1\nx\n"), 0o644)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--scaler", "hpa:gpu=-5"}, "target averageValue must be > 0"},
+		{[]string{"run", "--scenario", "spike:peak=oops"}, `pattern "spike:peak=oops": parameter peak`},
+		{[]string{"run", "--cluster", badCluster}, "c.yaml:3: nodePools[0].count: must be > 0, got -1"},
+		{[]string{"run", "--scenario", badTrace}, `t.csv:3: t_seconds "x"`},
+		{[]string{"run", "--profile", "video"}, `--profile: unknown profile "video"`},
+		{[]string{"run", "--loop"}, "--loop needs --duration"},
+		{[]string{"eval", "--scalers", "hpa,nope"}, `unknown scaler "nope"`},
+		{[]string{"run", "--seed", "-1"}, "invalid argument"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := execute(t, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want one containing %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+}

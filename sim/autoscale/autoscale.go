@@ -1,0 +1,114 @@
+package autoscale
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kisproject/kis/policy"
+)
+
+// Autoscaler decides a workload's replica count once per sync period.
+type Autoscaler interface {
+	// Name is the scaler spec it was built from, e.g. "hpa:gpu=60".
+	Name() string
+	// Desired returns the replica count to set on the workload.
+	Desired(in *Input) int32
+}
+
+// Pod is one of the workload's pods as the HPA controller's pod lister and
+// metrics client see it.
+type Pod struct {
+	// Pending pods are not yet running (unscheduled, pulling the image).
+	Pending bool
+	// Terminating pods have a deletion timestamp.
+	Terminating bool
+	// GPUUtil is the pod's last scraped DCGM_FI_DEV_GPU_UTIL (percent);
+	// HasGPUUtil is false until the pod holds a running GPU container.
+	GPUUtil    float64
+	HasGPUUtil bool
+	// Waiting is the pod's last scraped queue gauge; HasWaiting is false
+	// until the serving process is up and has been scraped.
+	Waiting    float64
+	HasWaiting bool
+}
+
+// Input is what the autoscalers see at one sync.
+type Input struct {
+	// Now is the virtual time of the sync.
+	Now time.Duration
+	// Obs is the workload's observation, built from lagged scraped series.
+	Obs policy.Observation
+	// SpecReplicas is the Deployment's spec.replicas (the scale subresource).
+	SpecReplicas int32
+	// Pods are the pods matching the workload's selector.
+	Pods []Pod
+}
+
+// Env is what an autoscaler may know about the workload when it is built.
+type Env struct {
+	MinReplicas, MaxReplicas int32
+	SyncPeriod               time.Duration
+	// Capacity is the request rate one replica on the reference GPU
+	// sustains at a comfortable batch fill (workload.Profile.Capacity).
+	Capacity float64
+	// MaxBatch is the requests one replica serves at once.
+	MaxBatch int
+	// Lead is the expected time from a scale-up decision to a Ready replica.
+	Lead time.Duration
+	// FutureRate is the true arrival intensity; only the oracle may use it.
+	FutureRate func(time.Duration) float64
+}
+
+// Known lists the scaler specs Parse accepts, for help texts.
+const Known = "hpa[:gpu=<percent>|queue=<waiting per pod>[,tolerance=<f>][,down=<window>]], fixed:<n>, queue[:<outstanding per replica>], predictive, oracle"
+
+// Parse builds an autoscaler from its spec.
+func Parse(spec string, env Env) (Autoscaler, error) {
+	if env.MinReplicas < 1 || env.MaxReplicas < env.MinReplicas {
+		return nil, fmt.Errorf("replica bounds min=%d max=%d: want 1 <= min <= max", env.MinReplicas, env.MaxReplicas)
+	}
+	kind, arg, _ := strings.Cut(spec, ":")
+	switch kind {
+	case "hpa":
+		return parseHPA(spec, arg, env)
+	case "fixed":
+		n, err := strconv.Atoi(arg)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("scaler %q: want fixed:<replicas >= 1>", spec)
+		}
+		return fixed{name: spec, n: int32(n)}, nil
+	case "queue":
+		return newQueue(spec, arg, env)
+	case "predictive":
+		if arg != "" {
+			return nil, fmt.Errorf("scaler %q: predictive takes no arguments", spec)
+		}
+		return newPredictive(spec, env)
+	case "oracle":
+		if arg != "" || env.FutureRate == nil {
+			return nil, fmt.Errorf("scaler %q: oracle takes no arguments and needs a known arrival rate", spec)
+		}
+		return newOracle(spec, env), nil
+	}
+	return nil, fmt.Errorf("unknown scaler %q (known: %s)", spec, Known)
+}
+
+type fixed struct {
+	name string
+	n    int32
+}
+
+func (f fixed) Name() string         { return f.name }
+func (f fixed) Desired(*Input) int32 { return f.n }
+func clamp(v, lo, hi int32) int32    { return min(max(v, lo), hi) }
+func ceilReplicas(v float64) int32   { return int32(math.Min(math.Ceil(v-1e-9), math.MaxInt32)) }
+func parseFloatArg(v string) (float64, error) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("%q is not a number", v)
+	}
+	return f, nil
+}

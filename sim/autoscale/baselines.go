@@ -1,0 +1,104 @@
+package autoscale
+
+import (
+	"fmt"
+	"time"
+)
+
+// newQueue is a KEDA Prometheus scaler: KEDA serves the workload's
+// outstanding requests (waiting + running) as an external metric and
+// creates an HPA with an AverageValue target on it, so the stock controller
+// computes desired = ceil(outstanding / target) (with its tolerance and
+// stabilisation). The default target is three quarters of a full batch.
+func newQueue(spec, arg string, env Env) (Autoscaler, error) {
+	target := 0.75 * float64(env.MaxBatch)
+	if arg != "" {
+		f, err := parseFloatArg(arg)
+		if err != nil || f <= 0 {
+			return nil, fmt.Errorf("scaler %q: want queue[:<outstanding requests per replica > 0>]", spec)
+		}
+		target = f
+	}
+	cfg := DefaultHPAConfig(env.MinReplicas, env.MaxReplicas, Metric{Kind: ExternalMetric, Name: MetricOutstanding, AverageValue: target})
+	return NewHPA(spec, cfg)
+}
+
+// Predictive forecasts the request rate with Holt's linear trend method
+// (double exponential smoothing) one lead time ahead and provisions for the
+// forecast plus draining the current queue within the lead time. It keeps
+// the highest recommendation of the last few minutes, as the HPA does, so
+// that a dip in a noisy forecast does not drop warm replicas.
+type Predictive struct {
+	name         string
+	env          Env
+	level, trend float64
+	primed       bool
+	history      []timestamped
+}
+
+const (
+	holtAlpha             = 0.5
+	holtBeta              = 0.3
+	predictiveStabilizing = 3 * time.Minute
+)
+
+func newPredictive(spec string, env Env) (*Predictive, error) {
+	if !(env.Capacity > 0) || env.SyncPeriod <= 0 {
+		return nil, fmt.Errorf("scaler %q needs a replica capacity > 0 and a sync period", spec)
+	}
+	return &Predictive{name: spec, env: env}, nil
+}
+
+// Name implements Autoscaler.
+func (p *Predictive) Name() string { return p.name }
+
+// Desired implements Autoscaler.
+func (p *Predictive) Desired(in *Input) int32 {
+	rate := in.Obs.RequestRate
+	if !p.primed {
+		p.level, p.primed = rate, true
+	} else {
+		prev := p.level
+		p.level = holtAlpha*rate + (1-holtAlpha)*(p.level+p.trend)
+		p.trend = holtBeta*(p.level-prev) + (1-holtBeta)*p.trend
+	}
+	steps := float64(p.env.Lead+p.env.SyncPeriod) / float64(p.env.SyncPeriod)
+	forecast := max(p.level+p.trend*steps, rate)
+	drain := in.Obs.Waiting / max(p.env.Lead.Seconds(), 1)
+	want := clamp(ceilReplicas((forecast+drain)/p.env.Capacity), p.env.MinReplicas, p.env.MaxReplicas)
+
+	cutoff := in.Now - predictiveStabilizing
+	kept := p.history[:0]
+	for _, h := range p.history {
+		if h.at > cutoff {
+			kept = append(kept, h)
+			want = max(want, h.value)
+		}
+	}
+	p.history = append(kept, timestamped{value: want, at: in.Now})
+	return want
+}
+
+// Oracle knows the future arrival rate. Each sync it provisions for the
+// highest rate between now and one lead time plus one sync period ahead:
+// replicas asked for now are Ready by then, and replicas removed now are
+// gone at once. It is the lower bound on GPU cost at near-full SLO
+// attainment that no causal scaler can reach.
+type Oracle struct {
+	name string
+	env  Env
+}
+
+func newOracle(spec string, env Env) *Oracle { return &Oracle{name: spec, env: env} }
+
+// Name implements Autoscaler.
+func (o *Oracle) Name() string { return o.name }
+
+// Desired implements Autoscaler.
+func (o *Oracle) Desired(in *Input) int32 {
+	peak := 0.0
+	for t := in.Now; t <= in.Now+o.env.Lead+o.env.SyncPeriod; t += time.Second {
+		peak = max(peak, o.env.FutureRate(t))
+	}
+	return clamp(ceilReplicas(peak/o.env.Capacity), o.env.MinReplicas, o.env.MaxReplicas)
+}

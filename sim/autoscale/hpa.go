@@ -1,0 +1,608 @@
+package autoscale
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// This file models the HorizontalPodAutoscaler controller of Kubernetes
+// v1.37 (k8s.io/kubernetes/pkg/controller/podautoscaler). Each rule cites
+// the function it follows; the controller's behaviour, including its
+// integer milli-value arithmetic, is reproduced rather than approximated,
+// because the point of the baseline is to be the HPA users actually run.
+
+// MetricKind is the HPA metric source type.
+type MetricKind int
+
+const (
+	// PodsMetric is a per-pod custom metric with an AverageValue target.
+	PodsMetric MetricKind = iota
+	// ExternalMetric is an external metric with an AverageValue target.
+	ExternalMetric
+)
+
+// Metric names the simulator can serve to an HPA.
+const (
+	// MetricGPU is DCGM_FI_DEV_GPU_UTIL per pod, in percent.
+	MetricGPU = "gpu"
+	// MetricQueue is the serving engine's waiting-requests gauge per pod.
+	MetricQueue = "queue"
+	// MetricOutstanding is the workload's waiting plus running requests, an
+	// external metric (what a KEDA Prometheus scaler serves).
+	MetricOutstanding = "outstanding"
+)
+
+// Metric is one entry of spec.metrics.
+type Metric struct {
+	Kind         MetricKind
+	Name         string
+	AverageValue float64
+}
+
+// SelectPolicy is spec.behavior.scale{Up,Down}.selectPolicy.
+type SelectPolicy string
+
+const (
+	MaxChange SelectPolicy = "Max"
+	MinChange SelectPolicy = "Min"
+	Disabled  SelectPolicy = "Disabled"
+)
+
+// PolicyType is an HPAScalingPolicy type.
+type PolicyType string
+
+const (
+	PodsPolicy    PolicyType = "Pods"
+	PercentPolicy PolicyType = "Percent"
+)
+
+// ScalingPolicy is one HPAScalingPolicy.
+type ScalingPolicy struct {
+	Type   PolicyType
+	Value  int32
+	Period time.Duration
+}
+
+// ScalingRules is HPAScalingRules; nil pointers take the API defaults.
+type ScalingRules struct {
+	StabilizationWindow *time.Duration
+	SelectPolicy        SelectPolicy
+	Policies            []ScalingPolicy
+	Tolerance           *float64
+}
+
+// Behavior is spec.behavior.
+type Behavior struct {
+	ScaleUp, ScaleDown *ScalingRules
+}
+
+// HPAConfig is an HPA object plus the controller flags that affect it.
+type HPAConfig struct {
+	MinReplicas, MaxReplicas int32
+	Metrics                  []Metric
+	// Behavior nil takes the controller's legacy normalisation path, as an
+	// HPA created without spec.behavior does.
+	Behavior *Behavior
+	// Tolerance is --horizontal-pod-autoscaler-tolerance (default 0.1).
+	Tolerance float64
+	// DownscaleStabilization is
+	// --horizontal-pod-autoscaler-downscale-stabilization (default 5m).
+	DownscaleStabilization time.Duration
+}
+
+// DefaultHPAConfig returns an HPA on one metric with controller defaults.
+func DefaultHPAConfig(minReplicas, maxReplicas int32, m Metric) HPAConfig {
+	return HPAConfig{
+		MinReplicas: minReplicas, MaxReplicas: maxReplicas, Metrics: []Metric{m},
+		Tolerance: 0.1, DownscaleStabilization: 5 * time.Minute,
+	}
+}
+
+// scaleUpLimitFactor and scaleUpLimitMinimum bound the legacy path's
+// scale-up (horizontal.go, calculateScaleUpLimit).
+const (
+	scaleUpLimitFactor  = 2.0
+	scaleUpLimitMinimum = 4.0
+)
+
+// defaultScaleUp and defaultScaleDown are the API server's defaults for
+// behavior (pkg/apis/autoscaling/v2/defaults.go, GenerateHPAScale*Rules).
+func defaultScaleUp() ScalingRules {
+	zero := time.Duration(0)
+	return ScalingRules{
+		StabilizationWindow: &zero,
+		SelectPolicy:        MaxChange,
+		Policies: []ScalingPolicy{
+			{Type: PodsPolicy, Value: 4, Period: 15 * time.Second},
+			{Type: PercentPolicy, Value: 100, Period: 15 * time.Second},
+		},
+	}
+}
+
+func defaultScaleDown() ScalingRules {
+	return ScalingRules{
+		SelectPolicy: MaxChange,
+		Policies:     []ScalingPolicy{{Type: PercentPolicy, Value: 100, Period: 15 * time.Second}},
+	}
+}
+
+// withDefaults is copyHPAScalingRules: set fields win, the rest default.
+func withDefaults(from *ScalingRules, to ScalingRules) *ScalingRules {
+	if from != nil {
+		if from.SelectPolicy != "" {
+			to.SelectPolicy = from.SelectPolicy
+		}
+		if from.StabilizationWindow != nil {
+			to.StabilizationWindow = from.StabilizationWindow
+		}
+		if from.Policies != nil {
+			to.Policies = from.Policies
+		}
+		if from.Tolerance != nil {
+			to.Tolerance = from.Tolerance
+		}
+	}
+	return &to
+}
+
+type timestamped struct {
+	value int32
+	at    time.Duration
+	// outdated marks scale events past the longest policy period, free for
+	// reuse (markScaleEventsOutdated).
+	outdated bool
+}
+
+// HPA is the controller's state for one HorizontalPodAutoscaler.
+type HPA struct {
+	name            string
+	cfg             HPAConfig
+	recommendations []timestamped
+	scaleUpEvents   []timestamped
+	scaleDownEvents []timestamped
+}
+
+// NewHPA validates cfg and applies the API server's defaulting.
+func NewHPA(name string, cfg HPAConfig) (*HPA, error) {
+	if cfg.MinReplicas < 1 || cfg.MaxReplicas < cfg.MinReplicas {
+		return nil, fmt.Errorf("hpa %s: want 1 <= minReplicas (%d) <= maxReplicas (%d)", name, cfg.MinReplicas, cfg.MaxReplicas)
+	}
+	if len(cfg.Metrics) == 0 {
+		return nil, fmt.Errorf("hpa %s: at least one metric is required", name)
+	}
+	for _, m := range cfg.Metrics {
+		if !(m.AverageValue > 0) || math.IsInf(m.AverageValue, 0) {
+			return nil, fmt.Errorf("hpa %s: metric %s: target averageValue must be > 0, got %v", name, m.Name, m.AverageValue)
+		}
+	}
+	if b := cfg.Behavior; b != nil {
+		// SetDefaults_HorizontalPodAutoscalerBehavior, then
+		// maybeInitScaleDownStabilizationWindow (horizontal.go).
+		b = &Behavior{ScaleUp: withDefaults(b.ScaleUp, defaultScaleUp()), ScaleDown: withDefaults(b.ScaleDown, defaultScaleDown())}
+		if b.ScaleDown.StabilizationWindow == nil {
+			w := cfg.DownscaleStabilization
+			b.ScaleDown.StabilizationWindow = &w
+		}
+		cfg.Behavior = b
+	}
+	return &HPA{name: name, cfg: cfg}, nil
+}
+
+// Name implements Autoscaler.
+func (h *HPA) Name() string { return h.name }
+
+// tolerances is tolerancesForHpa: per-HPA tolerances (HPAConfigurableTolerance,
+// beta and on by default since 1.35) override the controller flag.
+func (h *HPA) tolerances() (down, up float64) {
+	down, up = h.cfg.Tolerance, h.cfg.Tolerance
+	if b := h.cfg.Behavior; b != nil {
+		if b.ScaleDown.Tolerance != nil {
+			down = *b.ScaleDown.Tolerance
+		}
+		if b.ScaleUp.Tolerance != nil {
+			up = *b.ScaleUp.Tolerance
+		}
+	}
+	return down, up
+}
+
+func (h *HPA) within(ratio float64) bool {
+	down, up := h.tolerances()
+	return 1.0-down <= ratio && ratio <= 1.0+up
+}
+
+// Desired is reconcileAutoscaler: bounds first, then the metrics'
+// proposal, normalised by the legacy rules or by behavior.
+func (h *HPA) Desired(in *Input) int32 {
+	current := in.SpecReplicas
+	// recordInitialRecommendation
+	if h.recommendations == nil {
+		h.recommendations = []timestamped{{value: current, at: in.Now}}
+	}
+	var desired int32
+	switch {
+	case current == 0:
+		// Scaling is disabled while the target is at zero.
+		return 0
+	case current > h.cfg.MaxReplicas:
+		desired = h.cfg.MaxReplicas
+	case current < h.cfg.MinReplicas:
+		desired = h.cfg.MinReplicas
+	default:
+		proposal, ok := h.computeReplicasForMetrics(in)
+		if !ok {
+			// FailedComputeMetricsReplicas: no rescale this sync.
+			return current
+		}
+		desired = max(proposal, 0)
+		if h.cfg.Behavior == nil {
+			desired = h.normalizeLegacy(in.Now, current, desired)
+		} else {
+			desired = h.normalizeWithBehaviors(in.Now, current, desired)
+		}
+	}
+	if desired != current {
+		h.storeScaleEvent(in.Now, current, desired)
+	}
+	return desired
+}
+
+// computeReplicasForMetrics takes the largest proposal. An invalid metric
+// blocks scaling when all are invalid or when the others would scale down.
+func (h *HPA) computeReplicasForMetrics(in *Input) (int32, bool) {
+	var replicas int32
+	invalid := 0
+	for _, m := range h.cfg.Metrics {
+		var proposal int32
+		var ok bool
+		if m.Kind == ExternalMetric {
+			proposal, ok = h.externalPerPodReplicas(in, m)
+		} else {
+			proposal, ok = h.plainMetricReplicas(in, m)
+		}
+		if !ok {
+			invalid++
+			continue
+		}
+		if replicas == 0 || proposal > replicas {
+			replicas = proposal
+		}
+	}
+	if invalid >= len(h.cfg.Metrics) || (invalid > 0 && replicas < in.SpecReplicas) {
+		return 0, false
+	}
+	return replicas, true
+}
+
+// milli is how a metric value crosses the custom metrics API:
+// prometheus-adapter builds resource.NewMilliQuantity(int64(value*1000)),
+// and the controller reads MilliValue().
+func milli(v float64) int64 { return int64(v * 1000) }
+
+func podMetric(p *Pod, name string) (float64, bool) {
+	switch name {
+	case MetricGPU:
+		return p.GPUUtil, p.HasGPUUtil
+	case MetricQueue:
+		return p.Waiting, p.HasWaiting
+	}
+	return 0, false
+}
+
+// plainMetricReplicas is ReplicaCalculator.calcPlainMetricReplicas with
+// groupPods for a non-CPU metric: terminating pods are ignored, pending
+// pods are unready, running pods without a sample are missing, and running
+// pods with a sample count as ready whatever their readiness.
+func (h *HPA) plainMetricReplicas(in *Input, m Metric) (int32, bool) {
+	current := in.SpecReplicas
+	target := milli(m.AverageValue)
+	var sum int64
+	var ready, unready, missing int
+	for i := range in.Pods {
+		p := &in.Pods[i]
+		switch {
+		case p.Terminating:
+			continue
+		case p.Pending:
+			unready++
+			continue
+		}
+		v, ok := podMetric(p, m.Name)
+		if !ok {
+			missing++
+			continue
+		}
+		ready++
+		sum += milli(v)
+	}
+	if ready+unready+missing == 0 || ready == 0 {
+		// "no pods returned by selector" / "did not receive metrics".
+		return 0, false
+	}
+	// GetMetricUsageRatio: integer average of the milli-values.
+	usage := sum / int64(ready)
+	ratio := float64(usage) / float64(target)
+
+	scaleUpWithUnready := unready > 0 && ratio > 1.0
+	if !scaleUpWithUnready && missing == 0 {
+		if h.within(ratio) {
+			return current, true
+		}
+		return int32(math.Ceil(ratio * float64(ready))), true
+	}
+
+	// Fill in missing pods as at target on a scale-down and as zero on a
+	// scale-up; unready pods as zero on a scale-up.
+	n := int64(ready)
+	newSum := sum
+	if missing > 0 {
+		if ratio < 1.0 {
+			newSum += int64(missing) * target
+			n += int64(missing)
+		} else if ratio > 1.0 {
+			n += int64(missing)
+		}
+	}
+	if scaleUpWithUnready {
+		n += int64(unready)
+	}
+	newRatio := float64(newSum/n) / float64(target)
+	if h.within(newRatio) || (ratio < 1.0 && newRatio > 1.0) || (ratio > 1.0 && newRatio < 1.0) {
+		return current, true
+	}
+	newReplicas := int32(math.Ceil(newRatio * float64(n)))
+	if (newRatio < 1.0 && newReplicas > current) || (newRatio > 1.0 && newReplicas < current) {
+		return current, true
+	}
+	return newReplicas, true
+}
+
+func externalMetric(in *Input, name string) (float64, bool) {
+	if name == MetricOutstanding {
+		return in.Obs.Waiting + in.Obs.Running, true
+	}
+	return 0, false
+}
+
+// externalPerPodReplicas is GetExternalPerPodMetricReplicas: the total over
+// status.replicas pods against the per-pod target.
+func (h *HPA) externalPerPodReplicas(in *Input, m Metric) (int32, bool) {
+	v, ok := externalMetric(in, m.Name)
+	if !ok {
+		return 0, false
+	}
+	usage := milli(v)
+	target := milli(m.AverageValue)
+	statusReplicas := int32(0)
+	for i := range in.Pods {
+		if !in.Pods[i].Terminating {
+			statusReplicas++
+		}
+	}
+	replicas := statusReplicas
+	ratio := float64(usage) / (float64(target) * float64(statusReplicas))
+	if !h.within(ratio) {
+		replicas = int32(math.Min(math.Ceil(float64(usage)/float64(target)), math.MaxInt32))
+	}
+	return replicas, true
+}
+
+// normalizeLegacy is normalizeDesiredReplicas: the highest recommendation
+// of the downscale stabilisation window, then min/max and the scale-up
+// limit of max(2*current, 4) (convertDesiredReplicasWithRules).
+func (h *HPA) normalizeLegacy(now time.Duration, current, proposal int32) int32 {
+	cutoff := now - h.cfg.DownscaleStabilization
+	stabilized := proposal
+	old := -1
+	for i, r := range h.recommendations {
+		if r.at < cutoff {
+			old = i
+		} else if r.value > stabilized {
+			stabilized = r.value
+		}
+	}
+	h.record(old, proposal, now)
+
+	upLimit := int32(math.Max(scaleUpLimitFactor*float64(current), scaleUpLimitMinimum))
+	maxAllowed := min(h.cfg.MaxReplicas, upLimit)
+	switch {
+	case stabilized < h.cfg.MinReplicas:
+		return h.cfg.MinReplicas
+	case stabilized > maxAllowed:
+		return maxAllowed
+	}
+	return stabilized
+}
+
+func (h *HPA) record(old int, proposal int32, now time.Duration) {
+	if old >= 0 {
+		h.recommendations[old] = timestamped{value: proposal, at: now}
+	} else {
+		h.recommendations = append(h.recommendations, timestamped{value: proposal, at: now})
+	}
+}
+
+// normalizeWithBehaviors is normalizeDesiredReplicasWithBehaviors:
+// stabilizeRecommendationWithBehaviors, then the rate limits of
+// convertDesiredReplicasWithBehaviorRate.
+func (h *HPA) normalizeWithBehaviors(now time.Duration, current, proposal int32) int32 {
+	b := h.cfg.Behavior
+	upCutoff := now - *b.ScaleUp.StabilizationWindow
+	downCutoff := now - *b.ScaleDown.StabilizationWindow
+	upRec, downRec := proposal, proposal
+	old := -1
+	for i, r := range h.recommendations {
+		if r.at > upCutoff {
+			upRec = min(r.value, upRec)
+		}
+		if r.at > downCutoff {
+			downRec = max(r.value, downRec)
+		}
+		if r.at < upCutoff && r.at < downCutoff {
+			old = i
+		}
+	}
+	stabilized := current
+	if stabilized < upRec {
+		stabilized = upRec
+	}
+	if stabilized > downRec {
+		stabilized = downRec
+	}
+	h.record(old, proposal, now)
+
+	switch {
+	case stabilized > current:
+		limit := max(h.scaleUpLimit(now, current), current)
+		if maxAllowed := min(h.cfg.MaxReplicas, limit); stabilized > maxAllowed {
+			return maxAllowed
+		}
+	case stabilized < current:
+		limit := min(h.scaleDownLimit(now, current), current)
+		if minAllowed := max(h.cfg.MinReplicas, limit); stabilized < minAllowed {
+			return minAllowed
+		}
+	}
+	return stabilized
+}
+
+// changeInPeriod is getReplicasChangePerPeriod.
+func changeInPeriod(now, period time.Duration, events []timestamped) int32 {
+	var n int32
+	for _, e := range events {
+		if e.at > now-period {
+			n += e.value
+		}
+	}
+	return n
+}
+
+// scaleUpLimit is calculateScaleUpLimitWithScalingRules.
+func (h *HPA) scaleUpLimit(now time.Duration, current int32) int32 {
+	rules := h.cfg.Behavior.ScaleUp
+	if rules.SelectPolicy == Disabled {
+		return current
+	}
+	result := int32(math.MinInt32)
+	pick := func(a, b int32) int32 { return max(a, b) }
+	if rules.SelectPolicy == MinChange {
+		result, pick = math.MaxInt32, func(a, b int32) int32 { return min(a, b) }
+	}
+	for _, p := range rules.Policies {
+		start := current - changeInPeriod(now, p.Period, h.scaleUpEvents) + changeInPeriod(now, p.Period, h.scaleDownEvents)
+		var proposed int32
+		if p.Type == PodsPolicy {
+			proposed = start + p.Value
+		} else {
+			proposed = int32(math.Ceil(float64(start) * (1 + float64(p.Value)/100)))
+		}
+		result = pick(result, proposed)
+	}
+	return result
+}
+
+// scaleDownLimit is calculateScaleDownLimitWithBehaviors.
+func (h *HPA) scaleDownLimit(now time.Duration, current int32) int32 {
+	rules := h.cfg.Behavior.ScaleDown
+	if rules.SelectPolicy == Disabled {
+		return current
+	}
+	result := int32(math.MaxInt32)
+	pick := func(a, b int32) int32 { return min(a, b) }
+	if rules.SelectPolicy == MinChange {
+		result, pick = math.MinInt32, func(a, b int32) int32 { return max(a, b) }
+	}
+	for _, p := range rules.Policies {
+		start := current - changeInPeriod(now, p.Period, h.scaleUpEvents) + changeInPeriod(now, p.Period, h.scaleDownEvents)
+		var proposed int32
+		if p.Type == PodsPolicy {
+			proposed = start - p.Value
+		} else {
+			proposed = int32(float64(start) * (1 - float64(p.Value)/100))
+		}
+		result = pick(result, proposed)
+	}
+	return result
+}
+
+// storeScaleEvent keeps scale events for the rate limits; only HPAs with a
+// behavior use them.
+func (h *HPA) storeScaleEvent(now time.Duration, prev, next int32) {
+	b := h.cfg.Behavior
+	if b == nil {
+		return
+	}
+	events, rules, change := &h.scaleDownEvents, b.ScaleDown, prev-next
+	if next > prev {
+		events, rules, change = &h.scaleUpEvents, b.ScaleUp, next-prev
+	}
+	var longest time.Duration
+	for _, p := range rules.Policies {
+		longest = max(longest, p.Period)
+	}
+	reuse := -1
+	for i := range *events {
+		if (*events)[i].at < now-longest {
+			(*events)[i].outdated = true
+		}
+		if (*events)[i].outdated {
+			reuse = i
+		}
+	}
+	e := timestamped{value: change, at: now}
+	if reuse >= 0 {
+		(*events)[reuse] = e
+	} else {
+		*events = append(*events, e)
+	}
+}
+
+// parseHPA reads hpa[:gpu=<percent>|queue=<n>][,tolerance=<f>][,down=<d>].
+// Setting tolerance or down gives the HPA a spec.behavior; without them it
+// has none, like most HPAs in the wild.
+func parseHPA(spec, args string, env Env) (Autoscaler, error) {
+	m := Metric{Kind: PodsMetric, Name: MetricGPU, AverageValue: 60}
+	var behavior *Behavior
+	ensure := func() *Behavior {
+		if behavior == nil {
+			behavior = &Behavior{ScaleUp: &ScalingRules{}, ScaleDown: &ScalingRules{}}
+		}
+		return behavior
+	}
+	if args != "" {
+		for _, kv := range strings.Split(args, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return nil, fmt.Errorf("scaler %q: %q is not key=value", spec, kv)
+			}
+			switch k {
+			case MetricGPU, MetricQueue:
+				f, err := parseFloatArg(v)
+				if err != nil {
+					return nil, fmt.Errorf("scaler %q: %s: %w", spec, k, err)
+				}
+				m = Metric{Kind: PodsMetric, Name: k, AverageValue: f}
+			case "tolerance":
+				f, err := parseFloatArg(v)
+				if err != nil || f < 0 {
+					return nil, fmt.Errorf("scaler %q: tolerance must be a number >= 0", spec)
+				}
+				b := ensure()
+				b.ScaleUp.Tolerance, b.ScaleDown.Tolerance = &f, &f
+			case "down":
+				d, err := time.ParseDuration(v)
+				if err != nil || d < 0 {
+					return nil, fmt.Errorf("scaler %q: down must be a duration >= 0", spec)
+				}
+				ensure().ScaleDown.StabilizationWindow = &d
+			default:
+				return nil, fmt.Errorf("scaler %q: unknown parameter %q (known: gpu, queue, tolerance, down)", spec, k)
+			}
+		}
+	}
+	cfg := DefaultHPAConfig(env.MinReplicas, env.MaxReplicas, m)
+	cfg.Behavior = behavior
+	return NewHPA(spec, cfg)
+}

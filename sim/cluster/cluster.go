@@ -1,0 +1,239 @@
+package cluster
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kisproject/kis/sim/workload"
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// DefaultYAML is the embedded default spec, for printing and as an example.
+func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
+
+// Spec is a simulated cluster.
+type Spec struct {
+	NodePools []NodePool `yaml:"nodePools"`
+	Startup   Startup    `yaml:"startup"`
+}
+
+// NodePool is Count identical nodes.
+type NodePool struct {
+	Name        string `yaml:"name"`
+	Count       int    `yaml:"count"`
+	GPUProduct  string `yaml:"gpuProduct"`
+	GPUsPerNode int    `yaml:"gpusPerNode"`
+	// GPUMemoryGiB overrides the product's memory (e.g. a MIG slice).
+	GPUMemoryGiB float64           `yaml:"gpuMemoryGiB"`
+	CPU          float64           `yaml:"cpu"`
+	MemoryGiB    float64           `yaml:"memoryGiB"`
+	Labels       map[string]string `yaml:"labels"`
+	Cached       Cache             `yaml:"cached"`
+}
+
+// Cache lists what every node of a pool holds on local disk.
+type Cache struct {
+	Images []string `yaml:"images"`
+	Models []string `yaml:"models"`
+}
+
+// Startup is how long the steps of a pod's start take.
+type Startup struct {
+	SchedulingDelay Duration `yaml:"schedulingDelay"`
+	ContainerStart  Duration `yaml:"containerStart"`
+	// Bandwidths in MB/s (1 MB = 1e6 bytes): pulling the serving image from
+	// a registry, loading weights from remote storage, and from local disk.
+	ImagePullMBps  float64 `yaml:"imagePullMBps"`
+	RemoteLoadMBps float64 `yaml:"remoteLoadMBps"`
+	LocalLoadMBps  float64 `yaml:"localLoadMBps"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("1.5s").
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (e.g. 1.5s)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Default returns the embedded default spec.
+func Default() *Spec {
+	s, err := Parse("default.yaml", defaultYAML)
+	if err != nil {
+		panic(fmt.Sprintf("embedded cluster spec is invalid: %v", err))
+	}
+	return s
+}
+
+// Load reads and validates a spec file.
+func Load(path string) (*Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading cluster spec: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes a spec strictly (unknown fields are errors) and validates it.
+// Errors read "name:line: field: problem".
+func Parse(name string, data []byte) (*Spec, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s: %s", name, oneLine(err))
+	}
+	if len(root.Content) == 0 {
+		return nil, fmt.Errorf("%s: empty cluster spec", name)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var s Spec
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("%s: %s", name, oneLine(err))
+	}
+	if errs := s.validate(); len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = fmt.Sprintf("%s:%d: %s: %s", name, lineOf(&root, e.path), e.path, e.msg)
+		}
+		return nil, errors.New(strings.Join(msgs, "; "))
+	}
+	return &s, nil
+}
+
+// oneLine flattens yaml's multi-line error lists.
+func oneLine(err error) string {
+	s := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n")
+	fields := strings.Fields(s)
+	return strings.Join(fields, " ")
+}
+
+type fieldError struct{ path, msg string }
+
+func (s *Spec) validate() []fieldError {
+	var errs []fieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, fieldError{path, fmt.Sprintf(format, args...)})
+	}
+	if len(s.NodePools) == 0 {
+		add("nodePools", "at least one node pool is required")
+	}
+	names := map[string]bool{}
+	for i, p := range s.NodePools {
+		at := func(f string) string { return fmt.Sprintf("nodePools[%d].%s", i, f) }
+		switch {
+		case p.Name == "":
+			add(at("name"), "required")
+		case names[p.Name]:
+			add(at("name"), "duplicate pool name %q", p.Name)
+		}
+		names[p.Name] = true
+		if p.Count <= 0 {
+			add(at("count"), "must be > 0, got %d", p.Count)
+		}
+		if p.GPUsPerNode < 0 {
+			add(at("gpusPerNode"), "must be >= 0, got %d", p.GPUsPerNode)
+		}
+		if p.GPUsPerNode > 0 {
+			if _, err := workload.LookupGPU(p.GPUProduct); err != nil {
+				add(at("gpuProduct"), "%v", err)
+			}
+		}
+		if p.GPUMemoryGiB < 0 {
+			add(at("gpuMemoryGiB"), "must be >= 0, got %v", p.GPUMemoryGiB)
+		}
+		if p.CPU < 0 {
+			add(at("cpu"), "must be >= 0, got %v", p.CPU)
+		}
+		if p.MemoryGiB < 0 {
+			add(at("memoryGiB"), "must be >= 0, got %v", p.MemoryGiB)
+		}
+	}
+	st := s.Startup
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"imagePullMBps", st.ImagePullMBps}, {"remoteLoadMBps", st.RemoteLoadMBps}, {"localLoadMBps", st.LocalLoadMBps}} {
+		if f.v <= 0 {
+			add("startup."+f.name, "must be > 0, got %v", f.v)
+		}
+	}
+	if st.SchedulingDelay < 0 {
+		add("startup.schedulingDelay", "must be >= 0")
+	}
+	if st.ContainerStart < 0 {
+		add("startup.containerStart", "must be >= 0")
+	}
+	return errs
+}
+
+// lineOf finds the line of a path like "nodePools[1].count" in the parsed
+// document, falling back to the deepest ancestor that exists.
+func lineOf(root *yaml.Node, path string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, part := range strings.Split(path, ".") {
+		key, idx := part, -1
+		if i := strings.IndexByte(part, '['); i >= 0 {
+			key = part[:i]
+			idx, _ = strconv.Atoi(strings.TrimSuffix(part[i+1:], "]"))
+		}
+		keyNode, next := mappingEntry(n, key)
+		if next == nil {
+			return line
+		}
+		n, line = next, keyNode.Line
+		if idx >= 0 {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				return line
+			}
+			n = n.Content[idx]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+func mappingEntry(n *yaml.Node, key string) (keyNode, value *yaml.Node) {
+	if n.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i], n.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+// GPUMemory is the per-GPU memory of a pool's nodes.
+func (p *NodePool) GPUMemory() float64 {
+	if p.GPUMemoryGiB > 0 {
+		return p.GPUMemoryGiB
+	}
+	g, _ := workload.LookupGPU(p.GPUProduct)
+	return g.MemoryGiB
+}
+
+// GPUSpeed is the relative speed of a pool's GPUs (0 for GPU-less pools).
+func (p *NodePool) GPUSpeed() float64 {
+	g, _ := workload.LookupGPU(p.GPUProduct)
+	return g.Speed
+}

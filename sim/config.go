@@ -1,0 +1,103 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/kisproject/kis/sim/cluster"
+	"github.com/kisproject/kis/sim/workload"
+)
+
+// Balancer is how the Service spreads requests over Ready replicas.
+type Balancer string
+
+const (
+	// LeastOutstanding sends each request to the replica with the fewest
+	// queued plus running requests (what an inference gateway does).
+	LeastOutstanding Balancer = "least-outstanding"
+	// RandomBalancer picks a Ready replica uniformly (kube-proxy's iptables mode).
+	RandomBalancer Balancer = "random"
+)
+
+// RewardWeights weigh the terms of the reward; see Reward.
+type RewardWeights struct {
+	SLO   float64
+	Cost  float64
+	Churn float64
+}
+
+// Config is one simulation run.
+type Config struct {
+	Cluster *cluster.Spec
+	Profile workload.Profile
+	// Scenario is a pattern spec ("spike", "ramp:peak=80") or a trace path.
+	Scenario string
+	// RateScale, Loop apply to traces; Duration cuts any scenario (0: the
+	// scenario's own length).
+	RateScale float64
+	Loop      bool
+	Duration  time.Duration
+	// Scaler is an autoscale spec ("hpa:gpu=60", "fixed:4", ...).
+	Scaler string
+	Seed   uint64
+
+	MinReplicas, MaxReplicas int32
+	// InitialReplicas Ready at time zero; 0 sizes the start to the initial
+	// load (or to N for fixed:N), so no scaler starts cold or oversized.
+	InitialReplicas int32
+	SyncPeriod      time.Duration
+	ScrapeInterval  time.Duration
+	// GracePeriod is the pod's terminationGracePeriodSeconds: requests a
+	// draining replica has not finished by then fail.
+	GracePeriod time.Duration
+	Balancer    Balancer
+	Reward      RewardWeights
+	// Scheduler places pods; nil uses FirstFit.
+	Scheduler Scheduler
+	// RecordSeries keeps a per-sync time series in the Result.
+	RecordSeries bool
+}
+
+// DefaultConfig returns the defaults kis-sim uses: the embedded cluster,
+// the LLM profile, the spike pattern and the default HPA.
+func DefaultConfig() Config {
+	p, _ := workload.LookupProfile("llm")
+	return Config{
+		Cluster:        cluster.Default(),
+		Profile:        p,
+		Scenario:       "spike",
+		RateScale:      1,
+		Scaler:         "hpa",
+		Seed:           1,
+		MinReplicas:    1,
+		MaxReplicas:    20,
+		SyncPeriod:     15 * time.Second,
+		ScrapeInterval: 15 * time.Second,
+		GracePeriod:    30 * time.Second,
+		Balancer:       LeastOutstanding,
+		Reward:         RewardWeights{SLO: 1, Cost: 0.3, Churn: 0.05},
+	}
+}
+
+// Validate reports the first unusable setting.
+func (c *Config) Validate() error {
+	switch {
+	case c.Cluster == nil:
+		return fmt.Errorf("config: no cluster spec")
+	case c.Profile.MaxBatch < 1:
+		return fmt.Errorf("config: profile %q: max batch must be >= 1", c.Profile.Name)
+	case c.MinReplicas < 1 || c.MaxReplicas < c.MinReplicas:
+		return fmt.Errorf("config: want 1 <= min replicas (%d) <= max replicas (%d)", c.MinReplicas, c.MaxReplicas)
+	case c.InitialReplicas < 0:
+		return fmt.Errorf("config: initial replicas must be >= 0, got %d", c.InitialReplicas)
+	case c.SyncPeriod <= 0 || c.ScrapeInterval <= 0:
+		return fmt.Errorf("config: sync period and scrape interval must be > 0")
+	case c.GracePeriod < 0:
+		return fmt.Errorf("config: grace period must be >= 0")
+	case c.Duration < 0:
+		return fmt.Errorf("config: duration must be >= 0, got %v", c.Duration)
+	case c.Balancer != LeastOutstanding && c.Balancer != RandomBalancer:
+		return fmt.Errorf("config: unknown balancer %q (known: least-outstanding, random)", c.Balancer)
+	}
+	return nil
+}

@@ -1,0 +1,175 @@
+package eval
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kisproject/kis/sim"
+)
+
+// DefaultScalers are the baselines the default matrix compares.
+var DefaultScalers = []string{"hpa", "hpa:gpu=90", "hpa:queue=5", "queue", "predictive", "fixed:4", "fixed:8", "oracle"}
+
+// DefaultScenarios are the four synthetic patterns.
+var DefaultScenarios = []string{"ramp", "periodic", "random", "spike"}
+
+// Row is one cell of the matrix. The JSON names are a stable interface:
+// scripts and docs/results.md read them.
+type Row struct {
+	Scenario      string   `json:"scenario"`
+	Scaler        string   `json:"scaler"`
+	Requests      int64    `json:"requests"`
+	Completed     int64    `json:"completed"`
+	Failed        int64    `json:"failed"`
+	Unfinished    int64    `json:"unfinished"`
+	P50ms         *float64 `json:"p50_ms"`
+	P95ms         *float64 `json:"p95_ms"`
+	P99ms         *float64 `json:"p99_ms"`
+	SLOAttainment float64  `json:"slo_attainment"`
+	GPUHours      float64  `json:"gpu_hours"`
+	MeanReplicas  float64  `json:"mean_replicas"`
+	ScaleEvents   int      `json:"scale_events"`
+	MaxPending    int      `json:"max_pending_pods"`
+	MeanColdStart float64  `json:"mean_cold_start_s"`
+	Reward        float64  `json:"reward"`
+	SimSeconds    float64  `json:"sim_seconds"`
+	WallSeconds   float64  `json:"wall_seconds"`
+
+	// Result is the full outcome, for callers that write series.
+	Result sim.Result `json:"-"`
+}
+
+// ms converts seconds to milliseconds; nil (JSON null) when there is no
+// value, e.g. the latency of a run in which nothing completed.
+func ms(seconds float64) *float64 {
+	if math.IsNaN(seconds) {
+		return nil
+	}
+	v := seconds * 1000
+	return &v
+}
+
+// NewRow summarises one result.
+func NewRow(r sim.Result, wall time.Duration) Row {
+	scenario := r.Scenario
+	if sim.IsTrace(scenario) {
+		scenario = filepath.Base(scenario)
+	}
+	return Row{
+		Scenario: scenario, Scaler: r.Scaler,
+		Requests: r.Requests, Completed: r.Completed, Failed: r.Failed, Unfinished: r.Unfinished,
+		P50ms: ms(r.P50), P95ms: ms(r.P95), P99ms: ms(r.P99),
+		SLOAttainment: r.SLOAttainment, GPUHours: r.GPUHours, MeanReplicas: r.MeanReplicas,
+		ScaleEvents: r.ScaleEvents, MaxPending: r.MaxPending, MeanColdStart: r.MeanColdStart,
+		Reward: r.Reward, SimSeconds: r.SimSeconds, WallSeconds: wall.Seconds(),
+		Result: r,
+	}
+}
+
+// Run simulates base once with the given scenario and scaler.
+func Run(base sim.Config, scenario, scaler string) (Row, error) {
+	s, err := build(base, scenario, scaler)
+	if err != nil {
+		return Row{}, err
+	}
+	start := time.Now()
+	return NewRow(s.Run(), time.Since(start)), nil
+}
+
+func build(base sim.Config, scenario, scaler string) (*sim.Simulation, error) {
+	cfg := base
+	cfg.Scenario, cfg.Scaler = scenario, scaler
+	s, err := sim.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s x %s: %w", scenario, scaler, err)
+	}
+	return s, nil
+}
+
+// Matrix runs every scenario with every scaler on up to parallel
+// goroutines (each run is independent and deterministic) and returns the
+// rows in scenario-major order whatever order they finished in. progress,
+// if not nil, is called after each run, from one goroutine at a time.
+func Matrix(ctx context.Context, base sim.Config, scenarios, scalers []string, parallel int, progress func(done, total int, row Row)) ([]Row, error) {
+	// Build every cell first, so that a bad scaler or scenario fails before
+	// any simulation time is spent.
+	var sims []*sim.Simulation
+	for _, sc := range scenarios {
+		for _, a := range scalers {
+			s, err := build(base, sc, a)
+			if err != nil {
+				return nil, err
+			}
+			sims = append(sims, s)
+		}
+	}
+	rows := make([]Row, len(sims))
+	next := make(chan int)
+	var mu sync.Mutex
+	done := 0
+	var wg sync.WaitGroup
+	for range max(parallel, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				start := time.Now()
+				row := NewRow(sims[i].Run(), time.Since(start))
+				mu.Lock()
+				rows[i] = row
+				done++
+				if progress != nil {
+					progress(done, len(sims), row)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for i := range sims {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// WriteJSON writes the rows as one JSON array.
+func WriteJSON(w io.Writer, rows []Row) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rows)
+}
+
+// WriteTable writes the rows as an aligned text table.
+func WriteTable(w io.Writer, rows []Row) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tscaler\tp50 ms\tp95 ms\tp99 ms\tSLO %\tfailed\tGPU-h\treplicas\tscale events\treward\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\t%d\t%.2f\t%.2f\t%d\t%.4f\t\n",
+			r.Scenario, r.Scaler, fmtMS(r.P50ms), fmtMS(r.P95ms), fmtMS(r.P99ms),
+			100*r.SLOAttainment, r.Failed, r.GPUHours, r.MeanReplicas, r.ScaleEvents, r.Reward)
+	}
+	return tw.Flush()
+}
+
+func fmtMS(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", *v)
+}

@@ -1,0 +1,71 @@
+package eval
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kisproject/kis/sim"
+)
+
+func TestRowWithoutCompletionsHasNullLatency(t *testing.T) {
+	row := NewRow(sim.Result{Scenario: "../traces/t.csv", Scaler: "fixed:1", P50: math.NaN(), P95: math.NaN(), P99: math.NaN()}, time.Second)
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, []Row{row}); err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got[0]["p95_ms"] != nil || got[0]["scenario"] != "t.csv" || got[0]["wall_seconds"] != 1.0 {
+		t.Errorf("row = %v: want null p95_ms, the trace's base name and wall_seconds 1", got[0])
+	}
+	for _, key := range []string{"scenario", "scaler", "requests", "failed", "p50_ms", "p95_ms", "p99_ms", "slo_attainment", "gpu_hours", "mean_replicas", "scale_events", "reward", "sim_seconds", "wall_seconds"} {
+		if _, ok := got[0][key]; !ok {
+			t.Errorf("JSON lacks the stable field %q", key)
+		}
+	}
+	var table bytes.Buffer
+	if err := WriteTable(&table, []Row{row}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), " - ") {
+		t.Errorf("table shows no '-' for missing latency:\n%s", table.String())
+	}
+}
+
+func TestMatrixRejectsBadCellsBeforeRunning(t *testing.T) {
+	_, err := Matrix(t.Context(), sim.DefaultConfig(), []string{"spike"}, []string{"hpa", "bogus"}, 2, nil)
+	if err == nil || !strings.Contains(err.Error(), `spike x bogus: unknown scaler "bogus"`) {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestMatrixOrdersRowsAndReportsProgress(t *testing.T) {
+	base := sim.DefaultConfig()
+	base.Duration = 5 * time.Minute
+	var calls []int
+	rows, err := Matrix(t.Context(), base, []string{"ramp", "spike"}, []string{"fixed:2", "fixed:4"}, 3, func(done, total int, _ Row) {
+		if total != 4 {
+			t.Errorf("total = %d, want 4", total)
+		}
+		calls = append(calls, done)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rows {
+		got = append(got, r.Scenario+"/"+r.Scaler)
+	}
+	if want := "ramp/fixed:2 ramp/fixed:4 spike/fixed:2 spike/fixed:4"; strings.Join(got, " ") != want {
+		t.Errorf("rows %v, want %s", got, want)
+	}
+	if len(calls) != 4 || calls[3] != 4 {
+		t.Errorf("progress calls %v", calls)
+	}
+}

@@ -1,0 +1,2 @@
+// Package report writes a run's time series as CSV and as SVG plots.
+package report

@@ -1,0 +1,150 @@
+package report
+
+import (
+	"encoding/csv"
+	"fmt"
+	"image/color"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/kisproject/kis/sim"
+)
+
+// SeriesHeader is the CSV header of WriteSeriesCSV.
+var SeriesHeader = []string{"t_seconds", "arrival_rate", "true_rate", "spec_replicas", "ready_replicas", "gpus", "p95_seconds", "observed_p95_seconds", "reward"}
+
+// WriteSeriesCSV writes one row per sync.
+func WriteSeriesCSV(w io.Writer, series []sim.Point) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(SeriesHeader); err != nil {
+		return err
+	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
+	for _, p := range series {
+		rec := []string{f(p.T), f(p.ArrivalRate), f(p.TrueRate), f(p.Spec), f(p.Ready), f(p.GPUs), f(p.P95), f(p.ObservedP95), f(p.Reward)}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteRun writes series.csv and timeline.svg for one run into dir.
+func WriteRun(dir string, r sim.Result, sloSeconds float64) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating output directory: %w", err)
+	}
+	f, err := os.Create(filepath.Join(dir, "series.csv"))
+	if err != nil {
+		return err
+	}
+	if err := WriteSeriesCSV(f, r.Series); err != nil {
+		f.Close()
+		return fmt.Errorf("writing series.csv: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return writeTimeline(filepath.Join(dir, "timeline.svg"), r, sloSeconds)
+}
+
+// writeTimeline stacks three plots sharing the time axis: load, replicas,
+// and p95 latency against the SLO.
+func writeTimeline(path string, r sim.Result, sloSeconds float64) error {
+	minutes := func(get func(sim.Point) float64) plotter.XYs {
+		xy := make(plotter.XYs, len(r.Series))
+		for i, p := range r.Series {
+			xy[i].X, xy[i].Y = p.T/60, get(p)
+		}
+		return xy
+	}
+	title := fmt.Sprintf("%s x %s", r.Scenario, r.Scaler)
+	load := newPlot(title, "requests/s")
+	if err := addLines(load,
+		line{"arrivals", minutes(func(p sim.Point) float64 { return p.ArrivalRate }), color.RGBA{B: 200, A: 255}, false},
+		line{"intensity", minutes(func(p sim.Point) float64 { return p.TrueRate }), color.RGBA{R: 120, G: 120, B: 120, A: 255}, true},
+	); err != nil {
+		return err
+	}
+	reps := newPlot("", "replicas")
+	if err := addLines(reps,
+		line{"desired", minutes(func(p sim.Point) float64 { return p.Spec }), color.RGBA{R: 200, A: 255}, true},
+		line{"ready", minutes(func(p sim.Point) float64 { return p.Ready }), color.RGBA{G: 140, A: 255}, false},
+		line{"GPUs held", minutes(func(p sim.Point) float64 { return p.GPUs }), color.RGBA{R: 160, B: 160, A: 255}, false},
+	); err != nil {
+		return err
+	}
+	lat := newPlot("", "p95 latency (s)")
+	lat.X.Label.Text = "time (min)"
+	slo := make(plotter.XYs, 0, 2)
+	if len(r.Series) > 0 {
+		slo = append(slo, plotter.XY{X: 0, Y: sloSeconds}, plotter.XY{X: r.Series[len(r.Series)-1].T / 60, Y: sloSeconds})
+	}
+	if err := addLines(lat,
+		line{"p95", minutes(func(p sim.Point) float64 { return p.P95 }), color.RGBA{B: 200, A: 255}, false},
+		line{"SLO", slo, color.RGBA{R: 200, A: 255}, true},
+	); err != nil {
+		return err
+	}
+
+	const width, rowHeight = 22 * vg.Centimeter, 7 * vg.Centimeter
+	canvas := vgsvg.New(width, 3*rowHeight)
+	dc := draw.New(canvas)
+	plots := [][]*plot.Plot{{load}, {reps}, {lat}}
+	tiles := draw.Tiles{Rows: 3, Cols: 1, PadY: vg.Millimeter}
+	canvases := plot.Align(plots, tiles, dc)
+	for i := range plots {
+		plots[i][0].Draw(canvases[i][0])
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := canvas.WriteTo(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+type line struct {
+	name   string
+	xy     plotter.XYs
+	color  color.Color
+	dashed bool
+}
+
+func newPlot(title, ylabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = ylabel
+	p.Y.Min = 0
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+func addLines(p *plot.Plot, lines ...line) error {
+	for _, l := range lines {
+		pl, err := plotter.NewLine(l.xy)
+		if err != nil {
+			return fmt.Errorf("plotting %s: %w", l.name, err)
+		}
+		pl.Color = l.color
+		if l.dashed {
+			pl.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		}
+		p.Add(pl)
+		p.Legend.Add(l.name, pl)
+	}
+	return nil
+}

@@ -1,0 +1,45 @@
+package sim
+
+// Result is the outcome of one run. Latencies are in seconds, of completed
+// requests; failed and unfinished requests count against SLOAttainment.
+type Result struct {
+	Scenario string
+	Scaler   string
+
+	Requests   int64
+	Completed  int64
+	Failed     int64
+	Unfinished int64
+	SLOMet     int64
+
+	P50, P95, P99 float64
+	SLOAttainment float64
+	GPUHours      float64
+	MeanReplicas  float64
+	ScaleEvents   int
+	Reward        float64
+	SimSeconds    float64
+	// MaxPending is the most pods Pending at one scrape (no node fitted or
+	// still starting).
+	MaxPending int
+	// MeanColdStart is the mean time from pod creation to Ready.
+	MeanColdStart float64
+
+	Series []Point
+
+	rewardSum float64
+	rewardN   int
+}
+
+// Point is the state at one sync, for time-series output.
+type Point struct {
+	T           float64 // seconds
+	ArrivalRate float64 // arrivals/s in the interval
+	TrueRate    float64 // the scenario's intensity
+	Spec        float64
+	Ready       float64
+	GPUs        float64
+	P95         float64 // of requests completed in the interval, seconds
+	ObservedP95 float64 // what the autoscaler saw (histogram_quantile, lagged)
+	Reward      float64
+}

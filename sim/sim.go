@@ -1,0 +1,738 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kisproject/kis/policy"
+	"github.com/kisproject/kis/sim/autoscale"
+	"github.com/kisproject/kis/sim/engine"
+	"github.com/kisproject/kis/sim/traffic"
+	"github.com/kisproject/kis/sim/workload"
+)
+
+// Event kinds.
+const (
+	evLifecycle uint8 = iota // a pod's next start-up step
+	evServer                 // a replica's engine needs attention
+	evGrace                  // a draining pod's grace period ended
+	evScrape
+	evSync
+)
+
+type podPhase uint8
+
+const (
+	phaseUnscheduled podPhase = iota // Pending, no node yet
+	phaseScheduling                  // waiting for the scheduler
+	phasePulling                     // Pending: bound, pulling the image, creating the container
+	phaseStarting                    // Running, loading weights, not Ready
+	phaseReady
+	phaseDraining // Terminating: out of the Service, finishing its requests
+	phaseGone
+)
+
+type pod struct {
+	id           int32
+	phase        podPhase
+	node         int
+	created      time.Duration
+	runningSince time.Duration
+	srv          *server
+	gen          uint32
+
+	// Last scraped per-pod samples, as the HPA's metrics client sees them.
+	sampled     bool
+	gpuUtil     float64
+	hasGPUUtil  bool
+	waiting     float64
+	hasWaiting  bool
+	lastScraped time.Duration
+}
+
+func (p *pod) holdsGPU() bool { return p.phase >= phasePulling && p.phase < phaseGone }
+
+// Simulation is one run. Build it with New and call Run once.
+type Simulation struct {
+	cfg    Config
+	prof   *workload.Profile
+	loop   engine.Loop
+	source traffic.Source
+	scaler autoscale.Autoscaler
+	sched  Scheduler
+	lbRNG  *rand.Rand
+	end    time.Duration
+
+	nodes       []*Node
+	pods        []*pod
+	ready       []*pod
+	spec        int32
+	unscheduled []*pod
+
+	db      *tsdb
+	buckets []float64 // latency histogram, per bucket (not cumulative)
+	res     Result
+	all     *sketch
+	window  *sketch
+	iv      interval
+
+	allocated     int
+	lastAccounted time.Duration
+	gpuSeconds    float64
+	readySeconds  float64
+	coldStarts    time.Duration
+	coldStartN    int
+}
+
+// interval accumulates one sync period's outcome for the reward and series.
+type interval struct {
+	arrivals, violations int64
+	gpuSeconds           float64
+	scaleChange          int32
+}
+
+// New prepares a run. Errors name the bad input.
+func New(cfg Config) (*Simulation, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Simulation{cfg: cfg, prof: &cfg.Profile, sched: cfg.Scheduler}
+	if s.sched == nil {
+		s.sched = FirstFit{}
+	}
+	// Separate streams: arrivals are identical whatever the scaler does,
+	// so every scaler is judged on the same requests.
+	trafficRNG := rand.New(rand.NewPCG(cfg.Seed, 1))
+	s.lbRNG = rand.New(rand.NewPCG(cfg.Seed, 2))
+
+	src, err := NewSource(cfg, trafficRNG)
+	if err != nil {
+		return nil, err
+	}
+	s.source = src
+	s.end = src.End()
+	if cfg.Duration > 0 {
+		s.end = min(s.end, cfg.Duration)
+	}
+
+	for pi := range cfg.Cluster.NodePools {
+		pool := &cfg.Cluster.NodePools[pi]
+		for i := 0; i < pool.Count; i++ {
+			s.nodes = append(s.nodes, &Node{Name: fmt.Sprintf("%s-%d", pool.Name, i), Pool: pool, GPUs: pool.GPUsPerNode})
+		}
+	}
+
+	env := autoscale.Env{
+		MinReplicas: cfg.MinReplicas, MaxReplicas: cfg.MaxReplicas,
+		SyncPeriod: cfg.SyncPeriod, Capacity: ReplicaCapacity(s.prof), MaxBatch: s.prof.MaxBatch,
+		Lead: s.typicalColdStart(), FutureRate: src.Rate,
+	}
+	s.scaler, err = autoscale.Parse(cfg.Scaler, env)
+	if err != nil {
+		return nil, err
+	}
+
+	s.db = newTSDB(cfg.ScrapeInterval)
+	s.buckets = make([]float64, len(s.prof.Metrics.LatencyBuckets)+1)
+	s.all, s.window = newSketch(), newSketch()
+	s.res = Result{Scenario: cfg.Scenario, Scaler: cfg.Scaler}
+
+	initial := cfg.InitialReplicas
+	if initial == 0 {
+		initial = initialReplicas(cfg, env, src)
+	}
+	for range initial {
+		s.startWarm()
+	}
+	s.spec = initial
+	return s, nil
+}
+
+// NewSource builds the scenario's arrivals: a pattern spec, or a path to a
+// trace (anything with a path separator or a .csv suffix).
+func NewSource(cfg Config, rng *rand.Rand) (traffic.Source, error) {
+	prof := &cfg.Profile
+	if IsTrace(cfg.Scenario) {
+		tr, err := traffic.LoadTrace(cfg.Scenario)
+		if err != nil {
+			return nil, err
+		}
+		return traffic.NewReplay(tr, traffic.ReplayOptions{RateScale: cfg.RateScale, Duration: cfg.Duration, Loop: cfg.Loop}, rng, prof.InputTokens, prof.OutputTokens)
+	}
+	p, err := traffic.ParsePattern(cfg.Scenario, ReplicaCapacity(prof))
+	if err != nil {
+		return nil, err
+	}
+	return traffic.NewPatternSource(p, rng, prof.InputTokens, prof.OutputTokens)
+}
+
+// IsTrace reports whether a scenario names a trace file.
+func IsTrace(scenario string) bool {
+	return strings.HasSuffix(scenario, ".csv") || strings.ContainsRune(scenario, os.PathSeparator)
+}
+
+// ReplicaCapacity is the request rate one reference-GPU replica serves at
+// three quarters of its batch: the unit baselines and pattern defaults use.
+func ReplicaCapacity(p *workload.Profile) float64 { return p.Capacity(1, 0.75) }
+
+func initialReplicas(cfg Config, env autoscale.Env, src traffic.Source) int32 {
+	var n int32
+	if _, err := fmt.Sscanf(cfg.Scaler, "fixed:%d", &n); err == nil && n > 0 {
+		return n
+	}
+	want := int32(math.Ceil(src.Rate(0) / env.Capacity))
+	return min(max(want, cfg.MinReplicas), cfg.MaxReplicas)
+}
+
+// typicalColdStart is the start-up time of a replica on the first pool a
+// fresh pod fits, plus a scrape and a sync: the lead time a proactive
+// scaler must look ahead.
+func (s *Simulation) typicalColdStart() time.Duration {
+	req := s.podRequest(0)
+	for _, n := range s.nodes {
+		if n.GPUs > 0 && n.Pool.GPUMemory() >= req.GPUMemoryGiB {
+			return s.startupTime(n) + s.cfg.ScrapeInterval + s.cfg.SyncPeriod
+		}
+	}
+	return s.cfg.ScrapeInterval + s.cfg.SyncPeriod
+}
+
+func (s *Simulation) podRequest(id int32) *PodRequest {
+	return &PodRequest{
+		Name: fmt.Sprintf("%s-%d", s.prof.Name, id), GPUs: 1,
+		GPUMemoryGiB: s.prof.GPUMemoryGiB, Model: s.prof.Model, Image: s.prof.ServingImage,
+	}
+}
+
+const mb = 1e6
+
+func (s *Simulation) pullTime(n *Node) time.Duration {
+	if n.CachesImage(s.prof.ServingImage) {
+		return 0
+	}
+	return seconds(s.prof.ImageGiB * (1 << 30) / mb / s.cfg.Cluster.Startup.ImagePullMBps)
+}
+
+func (s *Simulation) loadTime(n *Node) time.Duration {
+	bw := s.cfg.Cluster.Startup.RemoteLoadMBps
+	if n.CachesModel(s.prof.Model) {
+		bw = s.cfg.Cluster.Startup.LocalLoadMBps
+	}
+	return seconds(s.prof.ModelGiB*(1<<30)/mb/bw) + s.prof.EngineInit
+}
+
+func (s *Simulation) startupTime(n *Node) time.Duration {
+	st := s.cfg.Cluster.Startup
+	return time.Duration(st.SchedulingDelay) + s.pullTime(n) + time.Duration(st.ContainerStart) + s.loadTime(n)
+}
+
+func seconds(v float64) time.Duration { return time.Duration(v * float64(time.Second)) }
+
+// Run simulates until the scenario ends and returns the outcome.
+func (s *Simulation) Run() Result {
+	s.loop.Schedule(0, evScrape, 0, 0)
+	s.loop.Schedule(s.cfg.SyncPeriod/2, evSync, 0, 0)
+	next, more := s.source.Next()
+	for {
+		evAt, haveEv := s.loop.Peek()
+		if more && next.At < s.end && (!haveEv || next.At <= evAt) {
+			s.loop.AdvanceTo(next.At)
+			s.arrive(next)
+			next, more = s.source.Next()
+			continue
+		}
+		if !haveEv || evAt >= s.end {
+			break
+		}
+		ev, _ := s.loop.Pop()
+		s.dispatch(ev)
+	}
+	s.loop.AdvanceTo(max(s.loop.Now(), s.end))
+	return s.finish()
+}
+
+func (s *Simulation) dispatch(ev engine.Event) {
+	switch ev.Kind {
+	case evScrape:
+		s.scrape()
+		s.loop.Schedule(s.cfg.ScrapeInterval, evScrape, 0, 0)
+	case evSync:
+		s.sync()
+		s.loop.Schedule(s.cfg.SyncPeriod, evSync, 0, 0)
+	case evLifecycle:
+		if p := s.pods[ev.Target]; p.gen == ev.Gen {
+			s.stepLifecycle(p)
+		}
+	case evServer:
+		if p := s.pods[ev.Target]; p.srv != nil && p.srv.gen == ev.Gen {
+			s.wake(p)
+		}
+	case evGrace:
+		if p := s.pods[ev.Target]; p.phase == phaseDraining && p.gen == ev.Gen {
+			s.killRemaining(p)
+		}
+	}
+}
+
+// account integrates GPU and Ready-replica time up to now.
+func (s *Simulation) account() {
+	now := s.loop.Now()
+	dt := (now - s.lastAccounted).Seconds()
+	s.gpuSeconds += float64(s.allocated) * dt
+	s.iv.gpuSeconds += float64(s.allocated) * dt
+	s.readySeconds += float64(len(s.ready)) * dt
+	s.lastAccounted = now
+}
+
+func (s *Simulation) newPod() *pod {
+	p := &pod{id: int32(len(s.pods)), node: -1, created: s.loop.Now()}
+	s.pods = append(s.pods, p)
+	return p
+}
+
+// startWarm places a replica that is Ready at time zero.
+func (s *Simulation) startWarm() {
+	p := s.newPod()
+	if !s.bind(p) {
+		s.unscheduled = append(s.unscheduled, p)
+		return
+	}
+	s.becomeReady(p)
+}
+
+// createPod adds a replica that goes through the whole start-up.
+func (s *Simulation) createPod() {
+	p := s.newPod()
+	p.phase = phaseScheduling
+	s.loop.Schedule(time.Duration(s.cfg.Cluster.Startup.SchedulingDelay), evLifecycle, p.id, p.gen)
+}
+
+func (s *Simulation) bind(p *pod) bool {
+	i, err := s.sched.Schedule(s.podRequest(p.id), s.nodes)
+	if err != nil {
+		p.phase = phaseUnscheduled
+		return false
+	}
+	s.account()
+	s.nodes[i].GPUsUsed++
+	s.allocated++
+	p.node = i
+	p.phase = phasePulling
+	return true
+}
+
+func (s *Simulation) stepLifecycle(p *pod) {
+	switch p.phase {
+	case phaseScheduling, phaseUnscheduled:
+		if !s.bind(p) {
+			s.unscheduled = append(s.unscheduled, p)
+			return
+		}
+		n := s.nodes[p.node]
+		s.loop.Schedule(s.pullTime(n)+time.Duration(s.cfg.Cluster.Startup.ContainerStart), evLifecycle, p.id, p.gen)
+	case phasePulling:
+		p.phase = phaseStarting
+		p.runningSince = s.loop.Now()
+		s.loop.Schedule(s.loadTime(s.nodes[p.node]), evLifecycle, p.id, p.gen)
+	case phaseStarting:
+		s.coldStarts += s.loop.Now() - p.created
+		s.coldStartN++
+		s.becomeReady(p)
+	}
+}
+
+func (s *Simulation) becomeReady(p *pod) {
+	s.account()
+	now := s.loop.Now()
+	p.phase = phaseReady
+	if p.runningSince == 0 {
+		p.runningSince = now
+	}
+	p.srv = newServer(s.prof, s.nodes[p.node].Pool.GPUSpeed(), now)
+	s.ready = append(s.ready, p)
+}
+
+// releaseGPU frees the pod's GPU and retries pods waiting for one.
+func (s *Simulation) releaseGPU(p *pod) {
+	s.account()
+	if p.holdsGPU() {
+		s.nodes[p.node].GPUsUsed--
+		s.allocated--
+	}
+	p.phase = phaseGone
+	p.gen++
+	p.srv = nil
+	s.retryUnscheduled()
+}
+
+func (s *Simulation) retryUnscheduled() {
+	waiting := s.unscheduled
+	s.unscheduled = nil
+	for _, p := range waiting {
+		if p.phase != phaseUnscheduled {
+			continue
+		}
+		p.phase = phaseScheduling
+		s.stepLifecycle(p)
+	}
+}
+
+func (s *Simulation) removeReady(p *pod) {
+	s.account()
+	for i, r := range s.ready {
+		if r == p {
+			s.ready = append(s.ready[:i], s.ready[i+1:]...)
+			return
+		}
+	}
+}
+
+// scaleTo realises a new spec.replicas the way the ReplicaSet controller
+// does: create pods, or delete the least valuable first (unscheduled, then
+// not ready, then the youngest ready; controller.ActivePodsWithRanks).
+func (s *Simulation) scaleTo(desired int32) {
+	var live []*pod
+	for _, p := range s.pods {
+		if p.phase < phaseDraining {
+			live = append(live, p)
+		}
+	}
+	switch n := int(desired) - len(live); {
+	case n > 0:
+		for range n {
+			s.createPod()
+		}
+	case n < 0:
+		sort.SliceStable(live, func(i, j int) bool {
+			ri, rj := deletionRank(live[i]), deletionRank(live[j])
+			if ri != rj {
+				return ri < rj
+			}
+			return live[i].created > live[j].created
+		})
+		for _, p := range live[:-n] {
+			s.terminate(p)
+		}
+	}
+}
+
+func deletionRank(p *pod) int {
+	switch p.phase {
+	case phaseUnscheduled, phaseScheduling:
+		return 0
+	case phaseReady:
+		return 2
+	default:
+		return 1
+	}
+}
+
+func (s *Simulation) terminate(p *pod) {
+	if p.phase != phaseReady {
+		s.releaseGPU(p)
+		return
+	}
+	s.removeReady(p)
+	p.phase = phaseDraining
+	p.gen++
+	if p.srv.idle() {
+		s.releaseGPU(p)
+		return
+	}
+	s.loop.Schedule(s.cfg.GracePeriod, evGrace, p.id, p.gen)
+}
+
+// killRemaining ends a drain at the grace period: what is left fails.
+func (s *Simulation) killRemaining(p *pod) {
+	srv := p.srv
+	n := srv.queue.len() + srv.inService()
+	for range n {
+		s.fail()
+	}
+	s.releaseGPU(p)
+}
+
+func (s *Simulation) arrive(r traffic.Request) {
+	s.res.Requests++
+	s.iv.arrivals++
+	if len(s.ready) == 0 {
+		// No endpoints: the Service refuses the connection.
+		s.fail()
+		return
+	}
+	p := s.pick()
+	srv := p.srv
+	now := s.loop.Now()
+	if s.prof.Kind == workload.Image {
+		if len(srv.batch) == 0 {
+			srv.batch = append(srv.batch, r.At)
+			srv.batchEnd = now + srv.batchDuration(1)
+			s.reschedule(p)
+			return
+		}
+		srv.queue.push(r)
+		return
+	}
+	srv.advance(now)
+	if len(srv.running) < s.prof.MaxBatch {
+		srv.admit(r, now)
+		s.reschedule(p)
+		return
+	}
+	srv.queue.push(r)
+}
+
+func (s *Simulation) pick() *pod {
+	if s.cfg.Balancer == RandomBalancer {
+		return s.ready[s.lbRNG.IntN(len(s.ready))]
+	}
+	best := s.ready[0]
+	bestN := best.srv.outstanding()
+	for _, p := range s.ready[1:] {
+		if n := p.srv.outstanding(); n < bestN {
+			best, bestN = p, n
+		}
+	}
+	return best
+}
+
+func (s *Simulation) reschedule(p *pod) {
+	srv := p.srv
+	srv.gen++
+	if at := srv.nextWake(s.loop.Now()); at >= 0 {
+		s.loop.ScheduleAt(at, evServer, p.id, srv.gen)
+	}
+}
+
+// wake handles a replica's engine event: finished requests leave, queued
+// ones that have not timed out take their places.
+func (s *Simulation) wake(p *pod) {
+	srv := p.srv
+	now := s.loop.Now()
+	if s.prof.Kind == workload.Image {
+		for _, at := range srv.batch {
+			s.complete(at, now)
+		}
+		srv.busy += srv.batchDuration(len(srv.batch))
+		srv.batch = srv.batch[:0]
+		for len(srv.batch) < s.prof.MaxBatch && srv.queue.len() > 0 {
+			if r := srv.queue.pop(); s.expired(r, now) {
+				s.fail()
+			} else {
+				srv.batch = append(srv.batch, r.At)
+			}
+		}
+		if len(srv.batch) > 0 {
+			srv.batchEnd = now + srv.batchDuration(len(srv.batch))
+		}
+	} else {
+		srv.advance(now)
+		for len(srv.running) > 0 && srv.running[0].finish <= srv.progress+finishedEpsilon {
+			s.complete(srv.popSlot().arrive, now)
+		}
+		for len(srv.running) < s.prof.MaxBatch && srv.queue.len() > 0 {
+			if r := srv.queue.pop(); s.expired(r, now) {
+				s.fail()
+			} else {
+				srv.admit(r, now)
+			}
+		}
+	}
+	if p.phase == phaseDraining && srv.idle() {
+		s.releaseGPU(p)
+		return
+	}
+	s.reschedule(p)
+}
+
+func (s *Simulation) expired(r traffic.Request, now time.Duration) bool {
+	return now-r.At > s.prof.Timeout
+}
+
+func (s *Simulation) complete(arrived, now time.Duration) {
+	lat := now - arrived
+	sec := lat.Seconds()
+	s.all.add(sec)
+	s.window.add(sec)
+	s.res.Completed++
+	if lat <= s.prof.SLO {
+		s.res.SLOMet++
+	} else {
+		s.iv.violations++
+	}
+	v := sec / s.prof.Metrics.LatencyUnit
+	bounds := s.prof.Metrics.LatencyBuckets
+	i := sort.SearchFloat64s(bounds, v) // first bound >= v: Prometheus' le semantics
+	s.buckets[i]++
+}
+
+func (s *Simulation) fail() {
+	s.res.Failed++
+	s.iv.violations++
+}
+
+// scrape is Prometheus scraping every pod and kube-state-metrics.
+func (s *Simulation) scrape() {
+	now := s.loop.Now()
+	smp := sample{at: now, success: float64(s.res.Completed), buckets: make([]float64, len(s.buckets))}
+	cum := 0.0
+	for i, c := range s.buckets {
+		cum += c
+		smp.buckets[i] = cum
+	}
+	gpuPods := 0
+	for _, p := range s.pods {
+		switch p.phase {
+		case phaseUnscheduled, phaseScheduling, phasePulling:
+			smp.pending++
+			continue
+		case phaseGone:
+			continue
+		}
+		// Running pods: DCGM reports their GPU; only a serving engine
+		// exports queue gauges.
+		p.sampled = true
+		p.hasGPUUtil = true
+		since := max(p.lastScraped, p.runningSince)
+		p.lastScraped = now
+		p.gpuUtil, p.hasWaiting, p.waiting = 0, false, 0
+		if p.srv == nil {
+			gpuPods++
+			continue
+		}
+		srv := p.srv
+		srv.advance(now)
+		for srv.queue.len() > 0 && s.expired(*srv.queue.front(), now) {
+			srv.queue.pop()
+			s.fail()
+		}
+		busy := srv.busyUntil(now)
+		if span := now - since; span > 0 {
+			p.gpuUtil = min(100, 100*float64(busy-srv.busyMark)/float64(span))
+		}
+		srv.busyMark = busy
+		p.hasWaiting, p.waiting = true, float64(srv.queue.len())
+		smp.waiting += p.waiting
+		smp.running += float64(srv.inService())
+		smp.gpuUtil += p.gpuUtil
+		gpuPods++
+	}
+	if gpuPods > 0 {
+		smp.gpuUtil /= float64(gpuPods)
+	}
+	smp.ready = float64(len(s.ready))
+	smp.spec = float64(s.spec)
+	s.res.MaxPending = max(s.res.MaxPending, int(smp.pending))
+	s.db.append(smp)
+}
+
+// sync is one autoscaler decision, then the interval's bookkeeping.
+func (s *Simulation) sync() {
+	now := s.loop.Now()
+	sig := s.db.signals(now, s.loop.Clock().Now(), &s.prof.Metrics)
+	obs, err := policy.FromSignals(sig)
+	if err != nil {
+		// The simulator's own series are never garbage; if they are, it is a bug.
+		panic(fmt.Sprintf("sim: invalid signals at %v: %v", now, err))
+	}
+	in := autoscale.Input{Now: now, Obs: obs, SpecReplicas: s.spec, Pods: s.hpaPods()}
+	desired := s.scaler.Desired(&in)
+	if desired != s.spec {
+		s.res.ScaleEvents++
+		s.iv.scaleChange = desired - s.spec
+		s.spec = desired
+		s.scaleTo(desired)
+	}
+	s.retryUnscheduled()
+	s.closeInterval(now, obs)
+}
+
+func (s *Simulation) hpaPods() []autoscale.Pod {
+	out := make([]autoscale.Pod, 0, len(s.pods))
+	for _, p := range s.pods {
+		if p.phase == phaseGone {
+			continue
+		}
+		hp := autoscale.Pod{
+			Pending:     p.phase <= phasePulling,
+			Terminating: p.phase == phaseDraining,
+		}
+		if p.sampled {
+			hp.GPUUtil, hp.HasGPUUtil = p.gpuUtil, p.hasGPUUtil
+			hp.Waiting, hp.HasWaiting = p.waiting, p.hasWaiting
+		}
+		out = append(out, hp)
+	}
+	return out
+}
+
+func (s *Simulation) closeInterval(now time.Duration, obs policy.Observation) {
+	s.account()
+	r := Reward(s.cfg.Reward, s.iv.arrivals, s.iv.violations, s.iv.gpuSeconds/s.cfg.SyncPeriod.Seconds(), s.iv.scaleChange, s.cfg.MaxReplicas)
+	s.res.rewardSum += r
+	s.res.rewardN++
+	if s.cfg.RecordSeries {
+		p95 := s.window.quantile(0.95)
+		if math.IsNaN(p95) {
+			p95 = 0
+		}
+		s.res.Series = append(s.res.Series, Point{
+			T:           now.Seconds(),
+			ArrivalRate: float64(s.iv.arrivals) / s.cfg.SyncPeriod.Seconds(),
+			TrueRate:    s.source.Rate(now),
+			Spec:        float64(s.spec),
+			Ready:       float64(len(s.ready)),
+			GPUs:        float64(s.allocated),
+			P95:         p95,
+			ObservedP95: obs.P95Latency,
+			Reward:      r,
+		})
+	}
+	s.window.reset()
+	s.iv = interval{}
+}
+
+// Reward scores one sync interval; every scaler is scored with it.
+//
+//	r = -( wSLO   * violations / max(arrivals, 1)
+//	     + wCost  * meanGPUs / maxReplicas
+//	     + wChurn * |replica change| / maxReplicas )
+//
+// violations are requests that finished over the SLO or failed in the
+// interval; meanGPUs is the interval's time-averaged allocated GPUs. All
+// three terms are in [0, 1] per unit weight, so the weights read as prices:
+// with the defaults (1, 0.3, 0.05) missing the SLO for every request costs
+// as much as 3.3 times the maximum fleet.
+func Reward(w RewardWeights, arrivals, violations int64, meanGPUs float64, change int32, maxReplicas int32) float64 {
+	slo := float64(violations) / math.Max(float64(arrivals), 1)
+	cost := meanGPUs / float64(maxReplicas)
+	churn := math.Abs(float64(change)) / float64(maxReplicas)
+	return -(w.SLO*slo + w.Cost*cost + w.Churn*churn)
+}
+
+func (s *Simulation) finish() Result {
+	s.account()
+	r := s.res
+	r.Unfinished = r.Requests - r.Completed - r.Failed
+	r.P50, r.P95, r.P99 = s.all.quantile(0.5), s.all.quantile(0.95), s.all.quantile(0.99)
+	if r.Requests > 0 {
+		r.SLOAttainment = float64(r.SLOMet) / float64(r.Requests)
+	}
+	r.GPUHours = s.gpuSeconds / 3600
+	r.SimSeconds = s.end.Seconds()
+	if r.SimSeconds > 0 {
+		r.MeanReplicas = s.readySeconds / r.SimSeconds
+	}
+	if r.rewardN > 0 {
+		r.Reward = r.rewardSum / float64(r.rewardN)
+	}
+	if s.coldStartN > 0 {
+		r.MeanColdStart = (s.coldStarts / time.Duration(s.coldStartN)).Seconds()
+	}
+	return r
+}

@@ -1,0 +1,162 @@
+package sim_test
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/kisproject/kis/sim"
+	"github.com/kisproject/kis/sim/eval"
+	"github.com/kisproject/kis/sim/workload"
+)
+
+func run(t *testing.T, mutate func(*sim.Config)) sim.Result {
+	t.Helper()
+	cfg := sim.DefaultConfig()
+	mutate(&cfg)
+	s, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Run()
+}
+
+// The scaling action must drive latency: one replica cannot serve the spike
+// pattern, eight can, and GPU cost follows the replicas held.
+func TestActionsMatterOnSpike(t *testing.T) {
+	one := run(t, func(c *sim.Config) { c.Scaler = "fixed:1" })
+	eight := run(t, func(c *sim.Config) { c.Scaler = "fixed:8" })
+	if one.P95 < 5*eight.P95 {
+		t.Errorf("p95 with 1 replica %.2fs is not >= 5x the p95 with 8 (%.2fs)", one.P95, eight.P95)
+	}
+	if one.SLOAttainment > 0.9 || eight.SLOAttainment < 0.99 {
+		t.Errorf("SLO attainment 1 replica %.3f, 8 replicas %.3f: want < 0.9 and >= 0.99", one.SLOAttainment, eight.SLOAttainment)
+	}
+	if one.Requests != eight.Requests {
+		t.Errorf("arrivals differ between scalers (%d vs %d): the traffic stream must not depend on the scaler", one.Requests, eight.Requests)
+	}
+	// A fixed fleet holds its GPUs for the whole hour.
+	if want := 1.0; abs(one.GPUHours-want) > 1e-9 {
+		t.Errorf("fixed:1 GPU-hours = %v, want %v", one.GPUHours, want)
+	}
+	if want := 8.0; abs(eight.GPUHours-want) > 1e-9 {
+		t.Errorf("fixed:8 GPU-hours = %v, want %v", eight.GPUHours, want)
+	}
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+func TestSameSeedSameJSON(t *testing.T) {
+	base := sim.DefaultConfig()
+	base.Duration = 20 * time.Minute
+	render := func() []byte {
+		rows, err := eval.Matrix(t.Context(), base, []string{"spike", "random"}, []string{"hpa", "queue", "predictive"}, 3, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range rows {
+			rows[i].WallSeconds = 0 // the only field measured, not simulated
+		}
+		var buf bytes.Buffer
+		if err := eval.WriteJSON(&buf, rows); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	a, b := render(), render()
+	if !bytes.Equal(a, b) {
+		t.Errorf("two runs with seed %d differ:\n%s\n---\n%s", base.Seed, a, b)
+	}
+	other := base
+	other.Seed = 2
+	rows, err := eval.Matrix(t.Context(), other, []string{"spike"}, []string{"hpa"}, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := eval.Run(base, "spike", "hpa")
+	if rows[0].Requests == first.Requests {
+		t.Errorf("seeds 1 and 2 produced the same %d arrivals", first.Requests)
+	}
+}
+
+// Scaling down drains: requests already on a replica finish there, and the
+// GPU is held until they do.
+func TestScaleDownDrainsInFlightRequests(t *testing.T) {
+	r := run(t, func(c *sim.Config) {
+		c.Scenario = "ramp:base=40,peak=40,jitter=0,duration=10m"
+		c.Scaler = "fixed:1"
+		c.InitialReplicas = 6
+	})
+	// 6 replicas at t=0; the first sync (7.5s) cuts to 1. Five replicas
+	// drained in-flight requests (a few seconds each), so GPU-hours exceed
+	// 1 replica for 10 minutes but by far less than 6 replicas for 7.5s+30s.
+	tenMinutes := 10.0 / 60
+	if r.GPUHours <= tenMinutes || r.GPUHours > tenMinutes+5*(7.5+30)/3600 {
+		t.Errorf("GPU-hours %v: want just above %v", r.GPUHours, tenMinutes)
+	}
+	if r.ScaleEvents != 1 {
+		t.Errorf("scale events = %d, want 1", r.ScaleEvents)
+	}
+	if r.Failed == 0 {
+		t.Error("one replica cannot serve 40 req/s: expected timeouts")
+	}
+}
+
+func TestImageProfileServesDynamicBatches(t *testing.T) {
+	r := run(t, func(c *sim.Config) {
+		c.Profile, _ = workload.LookupProfile("image")
+		c.Scenario = "periodic:duration=10m"
+		c.Scaler = "fixed:12"
+	})
+	if r.Requests < 1e6 {
+		t.Fatalf("only %d requests in 10 simulated minutes", r.Requests)
+	}
+	// Unloaded, a batch of one on an H100 takes (1.5+0.5)ms/2 = 1ms; under
+	// load batches fill and wait, but the median stays well under the 100ms SLO.
+	if r.P50 < 0.001 || r.P50 > 0.05 {
+		t.Errorf("p50 = %vs, want within [1ms, 50ms]", r.P50)
+	}
+	if r.SLOAttainment < 0.99 {
+		t.Errorf("SLO attainment %.4f with 12 replicas", r.SLOAttainment)
+	}
+}
+
+func TestUnschedulablePodsStayPending(t *testing.T) {
+	r := run(t, func(c *sim.Config) {
+		c.Scaler = "fixed:40" // the default cluster has 36 GPUs
+		c.MaxReplicas = 40
+		c.Duration = 5 * time.Minute
+	})
+	if r.MaxPending != 4 {
+		t.Errorf("max pending = %d, want 40 - 36 GPUs = 4", r.MaxPending)
+	}
+}
+
+func TestBadConfigErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*sim.Config)
+		want   string
+	}{
+		{"unknown scaler", func(c *sim.Config) { c.Scaler = "magic" }, `unknown scaler "magic"`},
+		{"unknown pattern", func(c *sim.Config) { c.Scenario = "tsunami" }, `unknown pattern "tsunami"`},
+		{"missing trace", func(c *sim.Config) { c.Scenario = "/nonexistent/trace.csv" }, "reading trace"},
+		{"bounds", func(c *sim.Config) { c.MinReplicas = 5; c.MaxReplicas = 2 }, "min replicas (5) <= max replicas (2)"},
+		{"balancer", func(c *sim.Config) { c.Balancer = "round-robin" }, `unknown balancer "round-robin"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := sim.DefaultConfig()
+			tc.mutate(&cfg)
+			_, err := sim.New(cfg)
+			if err == nil || !bytes.Contains([]byte(err.Error()), []byte(tc.want)) {
+				t.Fatalf("error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}

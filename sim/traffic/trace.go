@@ -1,0 +1,193 @@
+package traffic
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kisproject/kis/sim/workload"
+)
+
+// Trace is a recorded sequence of requests.
+type Trace struct {
+	Name     string
+	Requests []Request
+	// HasTokens is false when the file had only the time column; token
+	// counts are then drawn from the profile.
+	HasTokens bool
+}
+
+// LoadTrace reads a CSV trace file.
+func LoadTrace(path string) (*Trace, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading trace: %w", err)
+	}
+	defer f.Close()
+	return ParseTrace(path, f)
+}
+
+// ParseTrace reads CSV with the header t_seconds[,input_tokens,output_tokens]:
+// arrival time in seconds since the start, in non-decreasing order, and
+// optionally the prompt and generated token counts. Errors name the line.
+func ParseTrace(name string, r io.Reader) (*Trace, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	tr := &Trace{Name: name}
+	line := 0
+	var prev float64
+	cols := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSuffix(sc.Text(), "\r")
+		if line == 1 {
+			header := strings.Split(text, ",")
+			switch strings.Join(header, ",") {
+			case "t_seconds":
+				cols = 1
+			case "t_seconds,input_tokens,output_tokens":
+				cols, tr.HasTokens = 3, true
+			default:
+				return nil, fmt.Errorf("%s:1: header %q: want t_seconds or t_seconds,input_tokens,output_tokens", name, text)
+			}
+			continue
+		}
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		fields := strings.Split(text, ",")
+		if len(fields) != cols {
+			return nil, fmt.Errorf("%s:%d: %d fields, want %d", name, line, len(fields), cols)
+		}
+		t, err := strconv.ParseFloat(strings.TrimSpace(fields[0]), 64)
+		if err != nil || math.IsNaN(t) || math.IsInf(t, 0) || t < 0 || t > 1e9 {
+			return nil, fmt.Errorf("%s:%d: t_seconds %q is not a time in seconds >= 0", name, line, fields[0])
+		}
+		if t < prev {
+			return nil, fmt.Errorf("%s:%d: t_seconds %v is before the previous row's %v (rows must be in time order)", name, line, t, prev)
+		}
+		prev = t
+		req := Request{At: time.Duration(t * float64(time.Second))}
+		if cols == 3 {
+			for i, dst := range []*int32{&req.Input, &req.Output} {
+				v, err := strconv.ParseInt(strings.TrimSpace(fields[i+1]), 10, 32)
+				if err != nil || v < 0 {
+					return nil, fmt.Errorf("%s:%d: %s %q is not a token count >= 0", name, line, []string{"input_tokens", "output_tokens"}[i], fields[i+1])
+				}
+				*dst = int32(v)
+			}
+			// A request generates at least one token: its prefill emits it.
+			req.Output = max(req.Output, 1)
+		}
+		tr.Requests = append(tr.Requests, req)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", name, line+1, err)
+	}
+	if line == 0 {
+		return nil, fmt.Errorf("%s: empty trace (no header)", name)
+	}
+	if len(tr.Requests) == 0 {
+		return nil, fmt.Errorf("%s: trace has a header but no requests", name)
+	}
+	return tr, nil
+}
+
+// Span is the time of the last request.
+func (tr *Trace) Span() time.Duration { return tr.Requests[len(tr.Requests)-1].At }
+
+// ReplayOptions shape a replay.
+type ReplayOptions struct {
+	// RateScale > 1 compresses time (2 doubles the rate).
+	RateScale float64
+	// Duration cuts the replay; with Loop the trace repeats until Duration.
+	// Zero means the trace's own span (and no looping).
+	Duration time.Duration
+	Loop     bool
+}
+
+type traceSource struct {
+	reqs    []Request
+	scale   float64
+	span    time.Duration // of one pass, after scaling
+	end     time.Duration
+	loop    bool
+	i, pass int
+	rng     *rand.Rand
+	in, out workload.TokenDist
+	tokens  bool
+	rate    binnedRate
+}
+
+// NewReplay returns a Source replaying tr. Token counts missing from the
+// trace are drawn from in and out.
+func NewReplay(tr *Trace, o ReplayOptions, rng *rand.Rand, in, out workload.TokenDist) (Source, error) {
+	if !(o.RateScale > 0) || math.IsInf(o.RateScale, 0) {
+		return nil, fmt.Errorf("trace %s: rate scale must be > 0, got %v", tr.Name, o.RateScale)
+	}
+	if o.Duration < 0 {
+		return nil, fmt.Errorf("trace %s: duration must be >= 0, got %v", tr.Name, o.Duration)
+	}
+	s := &traceSource{reqs: tr.Requests, scale: o.RateScale, loop: o.Loop, rng: rng, in: in, out: out, tokens: tr.HasTokens}
+	// One pass lasts until the last request plus the mean gap, so that a
+	// looped trace does not put two requests at the seam.
+	gap := tr.Span() / time.Duration(len(tr.Requests))
+	s.span = time.Duration(float64(tr.Span()+max(gap, time.Millisecond)) / o.RateScale)
+	s.end = o.Duration
+	if s.end == 0 {
+		s.end = time.Duration(float64(tr.Span())/o.RateScale) + time.Nanosecond
+		s.loop = false
+	}
+	var times []time.Duration
+	for {
+		r, ok := s.peekTime()
+		if !ok {
+			break
+		}
+		times = append(times, r)
+		s.advance()
+	}
+	s.i, s.pass = 0, 0
+	s.rate = newBinnedRate(times, 10*time.Second)
+	return s, nil
+}
+
+func (s *traceSource) peekTime() (time.Duration, bool) {
+	if s.i >= len(s.reqs) {
+		if !s.loop {
+			return 0, false
+		}
+		s.i, s.pass = 0, s.pass+1
+	}
+	at := time.Duration(float64(s.reqs[s.i].At)/s.scale) + time.Duration(s.pass)*s.span
+	if at >= s.end {
+		return 0, false
+	}
+	return at, true
+}
+
+func (s *traceSource) advance() { s.i++ }
+
+func (s *traceSource) Next() (Request, bool) {
+	at, ok := s.peekTime()
+	if !ok {
+		return Request{}, false
+	}
+	r := s.reqs[s.i]
+	s.advance()
+	r.At = at
+	if !s.tokens {
+		r.Input, r.Output = s.in.Sample(s.rng), s.out.Sample(s.rng)
+	}
+	return r, true
+}
+
+func (s *traceSource) Rate(t time.Duration) float64 { return s.rate.rate(t) }
+
+func (s *traceSource) End() time.Duration { return s.end }

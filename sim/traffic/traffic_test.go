@@ -1,0 +1,201 @@
+package traffic
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kisproject/kis/sim/workload"
+)
+
+var tokens = workload.TokenDist{Median: 100, Sigma: 0.5, Min: 1, Max: 1000}
+
+func TestPatternShapes(t *testing.T) {
+	tests := []struct {
+		name string
+		spec string
+		at   time.Duration
+		want float64
+	}{
+		// Ramp over 1h: half-way up at 15m is base + (peak-base)/2 = 10 + 90/2.
+		{"ramp rising", "ramp:base=10,peak=100,jitter=0", 15 * time.Minute, 55},
+		{"ramp holding", "ramp:base=10,peak=100,jitter=0", 40 * time.Minute, 100},
+		// 52.5m is half-way down the last quarter: 100 - 90*7.5/15.
+		{"ramp falling", "ramp:base=10,peak=100,jitter=0", 52*time.Minute + 30*time.Second, 55},
+		// Periodic, period 20m: trough at 0, crest at 10m.
+		{"periodic trough", "periodic:base=10,peak=100,jitter=0", 0, 10},
+		{"periodic crest", "periodic:base=10,peak=100,jitter=0", 10 * time.Minute, 100},
+		{"after the end", "periodic:base=10,peak=100,jitter=0", time.Hour, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParsePattern(tc.spec, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := NewPatternSource(p, rand.New(rand.NewPCG(1, 2)), tokens, tokens)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := src.Rate(tc.at); math.Abs(got-tc.want) > 1e-9 {
+				t.Errorf("Rate(%v) = %v, want %v", tc.at, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSpikePatternReachesPeakBriefly(t *testing.T) {
+	p, err := ParsePattern("spike:base=10,peak=80,jitter=0", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := NewPatternSource(p, rand.New(rand.NewPCG(3, 4)), tokens, tokens)
+	var atPeak, atBase time.Duration
+	for t0 := time.Duration(0); t0 < p.Duration; t0 += time.Second {
+		switch src.Rate(t0) {
+		case 80:
+			atPeak += time.Second
+		case 10:
+			atBase += time.Second
+		}
+	}
+	// Six spikes of ~90 s each (endpoints land on whole seconds).
+	if atPeak < 6*88*time.Second || atPeak > 6*92*time.Second {
+		t.Errorf("time at peak = %v, want about 6 x 90s", atPeak)
+	}
+	if atBase < 45*time.Minute {
+		t.Errorf("time at base = %v, want most of the hour", atBase)
+	}
+}
+
+// The thinning sampler must produce as many arrivals as the intensity
+// integrates to: for a constant 50 req/s over 1h, 180000 +- 4 sigma.
+func TestArrivalCountMatchesIntensity(t *testing.T) {
+	p := Pattern{Kind: Periodic, Base: 50, Peak: 50, Duration: time.Hour, Period: time.Minute}
+	src, err := NewPatternSource(p, rand.New(rand.NewPCG(5, 6)), tokens, tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	var last time.Duration
+	for {
+		r, ok := src.Next()
+		if !ok {
+			break
+		}
+		if r.At < last {
+			t.Fatalf("arrival %d at %v before previous %v", n, r.At, last)
+		}
+		last = r.At
+		n++
+	}
+	if sigma := math.Sqrt(180000); math.Abs(float64(n)-180000) > 4*sigma {
+		t.Errorf("arrivals = %d, want 180000 +- %.0f", n, 4*sigma)
+	}
+}
+
+func TestParsePatternErrors(t *testing.T) {
+	tests := []struct{ spec, want string }{
+		{"burst", `unknown pattern "burst"`},
+		{"ramp:peak", `"peak" is not key=value`},
+		{"ramp:color=red", `unknown parameter "color"`},
+		{"ramp:base=x", "parameter base"},
+		{"ramp:base=50,peak=10", "peak must be finite and >= base"},
+		{"spike:spike=20m", "spike length must be in (0, period)"},
+		{"periodic:jitter=1.5", "jitter must be in [0, 1)"},
+		{"random:duration=-1s", "duration must be > 0"},
+		{"ramp:base=NaN", "base must be a finite rate"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.spec, func(t *testing.T) {
+			_, err := ParsePattern(tc.spec, 1)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseTraceErrors(t *testing.T) {
+	tests := []struct{ name, csv, want string }{
+		{"bad header", "time,in,out\n1,2,3\n", `t.csv:1: header "time,in,out"`},
+		{"short row", "t_seconds,input_tokens,output_tokens\n0.5,10,3\n1.0,10\n", "t.csv:3: 2 fields, want 3"},
+		{"bad time", "t_seconds\n0.5\nsoon\n", `t.csv:3: t_seconds "soon"`},
+		{"negative time", "t_seconds\n-1\n", "t.csv:2: t_seconds"},
+		{"out of order", "t_seconds\n2\n1\n", "t.csv:3: t_seconds 1 is before the previous row's 2"},
+		{"bad tokens", "t_seconds,input_tokens,output_tokens\n0,-4,3\n", `t.csv:2: input_tokens "-4"`},
+		{"empty", "", "empty trace"},
+		{"header only", "t_seconds\n", "no requests"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseTrace("t.csv", strings.NewReader(tc.csv))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestReplayScalesLoopsAndCuts(t *testing.T) {
+	tr, err := ParseTrace("t.csv", strings.NewReader("t_seconds,input_tokens,output_tokens\r\n0,10,0\r\n2,20,5\r\n4,30,6\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rate scale 2 halves the times; one pass lasts (4s + mean gap 4/3s)/2;
+	// looping until 6s fits two passes plus the first request of a third.
+	src, err := NewReplay(tr, ReplayOptions{RateScale: 2, Duration: 6 * time.Second, Loop: true}, rand.New(rand.NewPCG(1, 1)), tokens, tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	span := 4*time.Second + 4*time.Second/3
+	pass := time.Duration(float64(span) / 2)
+	want := []time.Duration{0, time.Second, 2 * time.Second, pass, pass + time.Second, pass + 2*time.Second, 2 * pass}
+	var got []time.Duration
+	for {
+		r, ok := src.Next()
+		if !ok {
+			break
+		}
+		if len(got) == 0 && (r.Input != 10 || r.Output != 1) {
+			t.Errorf("first request tokens = %d/%d, want 10/1 (zero output counts as one)", r.Input, r.Output)
+		}
+		got = append(got, r.At)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("arrivals %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("arrival %d at %v, want %v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestSharedTraceLoads(t *testing.T) {
+	tr, err := LoadTrace("../../../shared/traces/azure-llm-code-2023.csv")
+	if err != nil {
+		t.Fatalf("the shared trace must load: %v", err)
+	}
+	if len(tr.Requests) != 8819 || !tr.HasTokens {
+		t.Errorf("requests = %d (tokens %v), want 8819 with tokens", len(tr.Requests), tr.HasTokens)
+	}
+}
+
+func FuzzParseTrace(f *testing.F) {
+	f.Add("t_seconds,input_tokens,output_tokens\n0.000,4808,10\n0.052,3180,8\n")
+	f.Add("t_seconds\n1\n2\n")
+	f.Fuzz(func(t *testing.T, data string) {
+		tr, err := ParseTrace("fuzz.csv", strings.NewReader(data))
+		if err != nil {
+			return
+		}
+		for i := 1; i < len(tr.Requests); i++ {
+			if tr.Requests[i].At < tr.Requests[i-1].At {
+				t.Fatalf("accepted out-of-order rows %d and %d", i-1, i)
+			}
+		}
+	})
+}
