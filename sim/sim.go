@@ -91,6 +91,7 @@ type Simulation struct {
 
 // interval accumulates one sync period's outcome for the reward and series.
 type interval struct {
+	start                time.Duration
 	arrivals, violations int64
 	gpuSeconds           float64
 	scaleChange          int32
@@ -236,7 +237,10 @@ func seconds(v float64) time.Duration { return time.Duration(v * float64(time.Se
 // Run simulates until the scenario ends and returns the outcome.
 func (s *Simulation) Run() Result {
 	s.loop.Schedule(0, evScrape, 0, 0)
-	s.loop.Schedule(s.cfg.SyncPeriod/2, evSync, 0, 0)
+	// Autoscalers start once the metrics pipeline holds a full rate window,
+	// as in a cluster where Prometheus has been running all along; acting on
+	// an empty window would read as zero load.
+	s.loop.Schedule(policy.RateWindow+s.cfg.SyncPeriod/2, evSync, 0, 0)
 	next, more := s.source.Next()
 	for {
 		evAt, haveEv := s.loop.Peek()
@@ -673,7 +677,8 @@ func (s *Simulation) hpaPods() []autoscale.Pod {
 
 func (s *Simulation) closeInterval(now time.Duration, obs policy.Observation) {
 	s.account()
-	r := Reward(s.cfg.Reward, s.iv.arrivals, s.iv.violations, s.iv.gpuSeconds/s.cfg.SyncPeriod.Seconds(), s.iv.scaleChange, s.cfg.MaxReplicas)
+	length := (now - s.iv.start).Seconds()
+	r := Reward(s.cfg.Reward, s.iv.arrivals, s.iv.violations, s.iv.gpuSeconds/length, s.iv.scaleChange, s.cfg.MaxReplicas)
 	s.res.rewardSum += r
 	s.res.rewardN++
 	if s.cfg.RecordSeries {
@@ -683,7 +688,7 @@ func (s *Simulation) closeInterval(now time.Duration, obs policy.Observation) {
 		}
 		s.res.Series = append(s.res.Series, Point{
 			T:           now.Seconds(),
-			ArrivalRate: float64(s.iv.arrivals) / s.cfg.SyncPeriod.Seconds(),
+			ArrivalRate: float64(s.iv.arrivals) / length,
 			TrueRate:    s.source.Rate(now),
 			Spec:        float64(s.spec),
 			Ready:       float64(len(s.ready)),
@@ -694,7 +699,7 @@ func (s *Simulation) closeInterval(now time.Duration, obs policy.Observation) {
 		})
 	}
 	s.window.reset()
-	s.iv = interval{}
+	s.iv = interval{start: now}
 }
 
 // Reward scores one sync interval; every scaler is scored with it.

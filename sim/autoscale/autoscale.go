@@ -104,7 +104,11 @@ type fixed struct {
 func (f fixed) Name() string         { return f.name }
 func (f fixed) Desired(*Input) int32 { return f.n }
 func clamp(v, lo, hi int32) int32    { return min(max(v, lo), hi) }
-func ceilReplicas(v float64) int32   { return int32(math.Min(math.Ceil(v-1e-9), math.MaxInt32)) }
+
+// ceilReplicas rounds a replica demand up, ignoring float noise a hair
+// above an integer (a decayed trend of 1e-9 must not cost a replica).
+func ceilReplicas(v float64) int32 { return int32(math.Min(math.Ceil(v-1e-6), math.MaxInt32)) }
+
 func parseFloatArg(v string) (float64, error) {
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {

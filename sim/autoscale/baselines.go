@@ -65,9 +65,12 @@ func (p *Predictive) Desired(in *Input) int32 {
 	steps := float64(p.env.Lead+p.env.SyncPeriod) / float64(p.env.SyncPeriod)
 	forecast := max(p.level+p.trend*steps, rate)
 	drain := in.Obs.Waiting / max(p.env.Lead.Seconds(), 1)
-	want := clamp(ceilReplicas((forecast+drain)/p.env.Capacity), p.env.MinReplicas, p.env.MaxReplicas)
+	raw := clamp(ceilReplicas((forecast+drain)/p.env.Capacity), p.env.MinReplicas, p.env.MaxReplicas)
 
+	// Keep the raw recommendations, as the HPA does: keeping the stabilised
+	// value would make one high forecast hold forever.
 	cutoff := in.Now - predictiveStabilizing
+	want := raw
 	kept := p.history[:0]
 	for _, h := range p.history {
 		if h.at > cutoff {
@@ -75,7 +78,7 @@ func (p *Predictive) Desired(in *Input) int32 {
 			want = max(want, h.value)
 		}
 	}
-	p.history = append(kept, timestamped{value: want, at: in.Now})
+	p.history = append(kept, timestamped{value: raw, at: in.Now})
 	return want
 }
 

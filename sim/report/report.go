@@ -96,6 +96,15 @@ func writeTimeline(path string, r sim.Result, sloSeconds float64) error {
 		return err
 	}
 
+	// One time axis for all three, or plot.Align picks different ticks.
+	end := 0.0
+	if len(r.Series) > 0 {
+		end = r.Series[len(r.Series)-1].T / 60
+	}
+	for _, p := range []*plot.Plot{load, reps, lat} {
+		p.X.Min, p.X.Max = 0, end
+	}
+
 	const width, rowHeight = 22 * vg.Centimeter, 7 * vg.Centimeter
 	canvas := vgsvg.New(width, 3*rowHeight)
 	dc := draw.New(canvas)
