@@ -6,10 +6,13 @@ GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
-LDFLAGS := -X main.version=$(VERSION)
+# kis-scheduler reports the Kubernetes version it is built from; component
+# compatibility checks parse it.
+KUBE_VERSION := v1.37.2
+LDFLAGS := -X main.version=$(VERSION) -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION)
 BIN := bin
 # Packages whose code runs goroutines: tested under the race detector.
-RACE_PKGS := ./sim/eval/...
+RACE_PKGS := ./sim/eval/... ./plugins/gpuaware/telemetry/...
 FUZZTIME ?= 10s
 
 .PHONY: help
@@ -26,6 +29,11 @@ test: ## run all tests (race detector on the concurrent packages) and the short 
 	$(GO) test -race $(RACE_PKGS)
 	$(MAKE) fuzz
 
+.PHONY: integration-test
+integration-test: ## run the tests against a real etcd + kube-apiserver (built once into ~/.cache/kis by hack/build-control-plane.sh)
+	./hack/build-control-plane.sh etcd kube-apiserver >/dev/null
+	$(GO) test -tags integration -count=1 ./test/integration/...
+
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	$(GO) test ./sim/cluster -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
@@ -33,12 +41,13 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 
 .PHONY: bench
 bench: ## run the benchmarks (simulated requests/s, wall time of a simulated hour, event loop)
-	$(GO) test -run '^$$' -bench . -benchmem ./sim/...
+	$(GO) test -run '^$$' -bench . -benchmem ./sim/... ./plugins/...
 
 .PHONY: verify
 verify: ## check formatting, vet and go.mod tidiness
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed on:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags integration ./test/...
 	@cp go.mod /tmp/kis-go.mod.bak; cp go.sum /tmp/kis-go.sum.bak; \
 	$(GO) mod tidy; \
 	if ! diff -q go.mod /tmp/kis-go.mod.bak >/dev/null || ! diff -q go.sum /tmp/kis-go.sum.bak >/dev/null; then \

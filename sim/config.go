@@ -52,8 +52,8 @@ type Config struct {
 	GracePeriod time.Duration
 	Balancer    Balancer
 	Reward      RewardWeights
-	// Scheduler places pods; nil uses FirstFit.
-	Scheduler Scheduler
+	// NewScheduler builds the placement; nil uses FirstFit.
+	NewScheduler SchedulerFactory
 	// RecordSeries keeps a per-sync time series in the Result.
 	RecordSeries bool
 }

@@ -22,6 +22,8 @@ type Result struct {
 	// MaxPending is the most pods Pending at one scrape (no node fitted or
 	// still starting).
 	MaxPending int
+	// CrashLooping counts pods placed on a GPU too small for the model.
+	CrashLooping int
 	// MeanColdStart is the mean time from pod creation to Ready.
 	MeanColdStart float64
 

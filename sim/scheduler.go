@@ -3,7 +3,10 @@ package sim
 import (
 	"errors"
 
+	"k8s.io/utils/clock"
+
 	"github.com/kisproject/kis/sim/cluster"
+	"github.com/kisproject/kis/sim/workload"
 )
 
 // ErrUnschedulable is returned by a Scheduler when no node fits the pod.
@@ -37,22 +40,44 @@ type PodRequest struct {
 	Name         string
 	GPUs         int
 	GPUMemoryGiB float64
+	CPU          float64
+	MemoryGiB    float64
 	Model        string
 	Image        string
 }
 
-// Scheduler places pods on nodes. It is called synchronously by the event
-// loop and must not keep references to nodes between calls.
+// Scheduler places pods on nodes. The event loop calls it synchronously.
 type Scheduler interface {
 	// Schedule returns the index in nodes of the chosen node, or
-	// ErrUnschedulable.
+	// ErrUnschedulable. The pod counts as bound there until Unbind.
 	Schedule(pod *PodRequest, nodes []*Node) (int, error)
+	// Unbind tells the scheduler that a pod it placed left its node.
+	Unbind(pod *PodRequest, node int)
 }
 
+// NodeObserver is implemented by schedulers that score live GPU load: the
+// simulator reports every node's GPUs at each scrape, in node order.
+type NodeObserver interface {
+	ObserveNodes(stats []NodeStats)
+}
+
+// NodeStats is one node's GPU load as a GPU exporter would report it.
+type NodeStats struct {
+	GPUUtilPercent        float64
+	GPUMemoryUsedFraction float64
+}
+
+// SchedulerFactory builds a run's scheduler over its nodes. c is the run's
+// virtual clock.
+type SchedulerFactory func(nodes []*Node, prof *workload.Profile, c clock.PassiveClock) (Scheduler, error)
+
 // FirstFit places a pod on the first node, in spec order, with enough free
-// GPUs of enough memory. It is the placement KISim uses until a real
-// scheduler framework profile is plugged in.
+// GPUs of enough memory: the simplest placement, used when no scheduler
+// profile is given.
 type FirstFit struct{}
+
+// Unbind implements Scheduler; FirstFit keeps no state.
+func (FirstFit) Unbind(*PodRequest, int) {}
 
 // Schedule implements Scheduler.
 func (FirstFit) Schedule(pod *PodRequest, nodes []*Node) (int, error) {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -65,8 +66,11 @@ type Simulation struct {
 	source traffic.Source
 	scaler autoscale.Autoscaler
 	sched  Scheduler
-	lbRNG  *rand.Rand
-	end    time.Duration
+	// observer is sched when it wants live node load (nil otherwise).
+	observer  NodeObserver
+	nodeStats []NodeStats
+	lbRNG     *rand.Rand
+	end       time.Duration
 
 	nodes       []*Node
 	pods        []*pod
@@ -102,10 +106,7 @@ func New(cfg Config) (*Simulation, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Simulation{cfg: cfg, prof: &cfg.Profile, sched: cfg.Scheduler}
-	if s.sched == nil {
-		s.sched = FirstFit{}
-	}
+	s := &Simulation{cfg: cfg, prof: &cfg.Profile}
 	// Separate streams: arrivals are identical whatever the scaler does,
 	// so every scaler is judged on the same requests.
 	trafficRNG := rand.New(rand.NewPCG(cfg.Seed, 1))
@@ -127,6 +128,15 @@ func New(cfg Config) (*Simulation, error) {
 			s.nodes = append(s.nodes, &Node{Name: fmt.Sprintf("%s-%d", pool.Name, i), Pool: pool, GPUs: pool.GPUsPerNode})
 		}
 	}
+
+	s.sched = FirstFit{}
+	if cfg.NewScheduler != nil {
+		if s.sched, err = cfg.NewScheduler(s.nodes, s.prof, s.loop.Clock()); err != nil {
+			return nil, err
+		}
+	}
+	s.observer, _ = s.sched.(NodeObserver)
+	s.nodeStats = make([]NodeStats, len(s.nodes))
 
 	env := autoscale.Env{
 		MinReplicas: cfg.MinReplicas, MaxReplicas: cfg.MaxReplicas,
@@ -206,7 +216,8 @@ func (s *Simulation) typicalColdStart() time.Duration {
 func (s *Simulation) podRequest(id int32) *PodRequest {
 	return &PodRequest{
 		Name: fmt.Sprintf("%s-%d", s.prof.Name, id), GPUs: 1,
-		GPUMemoryGiB: s.prof.GPUMemoryGiB, Model: s.prof.Model, Image: s.prof.ServingImage,
+		GPUMemoryGiB: s.prof.GPUMemoryGiB, CPU: s.prof.CPU, MemoryGiB: s.prof.MemoryGiB,
+		Model: s.prof.Model, Image: s.prof.ServingImage,
 	}
 }
 
@@ -319,6 +330,11 @@ func (s *Simulation) createPod() {
 func (s *Simulation) bind(p *pod) bool {
 	i, err := s.sched.Schedule(s.podRequest(p.id), s.nodes)
 	if err != nil {
+		if !errors.Is(err, ErrUnschedulable) {
+			// A scheduler failure is a bug in the profile or the simulator,
+			// not a full cluster; do not let it pass as one.
+			panic(fmt.Sprintf("sim: scheduling pod %d: %v", p.id, err))
+		}
 		p.phase = phaseUnscheduled
 		return false
 	}
@@ -342,6 +358,14 @@ func (s *Simulation) stepLifecycle(p *pod) {
 	case phasePulling:
 		p.phase = phaseStarting
 		p.runningSince = s.loop.Now()
+		if s.nodes[p.node].Pool.GPUMemory() < s.prof.GPUMemoryGiB {
+			// The model does not fit in this GPU's memory: the server runs
+			// out of memory at load and the pod crash-loops, holding its GPU
+			// and never becoming Ready (a placement only a GPU-memory-aware
+			// scheduler avoids).
+			s.res.CrashLooping++
+			return
+		}
 		s.loop.Schedule(s.loadTime(s.nodes[p.node]), evLifecycle, p.id, p.gen)
 	case phaseStarting:
 		s.coldStarts += s.loop.Now() - p.created
@@ -367,6 +391,7 @@ func (s *Simulation) releaseGPU(p *pod) {
 	if p.holdsGPU() {
 		s.nodes[p.node].GPUsUsed--
 		s.allocated--
+		s.sched.Unbind(s.podRequest(p.id), p.node)
 	}
 	p.phase = phaseGone
 	p.gen++
@@ -629,10 +654,37 @@ func (s *Simulation) scrape() {
 	if gpuPods > 0 {
 		smp.gpuUtil /= float64(gpuPods)
 	}
+	if s.observer != nil {
+		s.observeNodes()
+	}
 	smp.ready = float64(len(s.ready))
 	smp.spec = float64(s.spec)
 	s.res.MaxPending = max(s.res.MaxPending, int(smp.pending))
 	s.db.append(smp)
+}
+
+// observeNodes reports each node's GPU load the way a GPU exporter would:
+// mean utilisation over all its GPUs (idle ones at 0) and the share of GPU
+// memory the workload's replicas hold.
+func (s *Simulation) observeNodes() {
+	clear(s.nodeStats)
+	for _, p := range s.pods {
+		if !p.holdsGPU() {
+			continue
+		}
+		st := &s.nodeStats[p.node]
+		st.GPUUtilPercent += p.gpuUtil
+		st.GPUMemoryUsedFraction += s.prof.GPUMemoryGiB
+	}
+	for i, n := range s.nodes {
+		if n.GPUs == 0 {
+			continue
+		}
+		st := &s.nodeStats[i]
+		st.GPUUtilPercent /= float64(n.GPUs)
+		st.GPUMemoryUsedFraction = min(1, st.GPUMemoryUsedFraction/(float64(n.GPUs)*n.Pool.GPUMemory()))
+	}
+	s.observer.ObserveNodes(s.nodeStats)
 }
 
 // sync is one autoscaler decision, then the interval's bookkeeping.

@@ -9,6 +9,7 @@ import (
 	"github.com/kisproject/kis/sim"
 	"github.com/kisproject/kis/sim/autoscale"
 	"github.com/kisproject/kis/sim/cluster"
+	"github.com/kisproject/kis/sim/kubesched"
 	"github.com/kisproject/kis/sim/workload"
 )
 
@@ -23,6 +24,7 @@ type simFlags struct {
 	minReplicas int32
 	maxReplicas int32
 	balancer    string
+	scheduler   string
 }
 
 func (f *simFlags) add(fs *pflag.FlagSet) {
@@ -36,7 +38,10 @@ func (f *simFlags) add(fs *pflag.FlagSet) {
 	fs.Int32Var(&f.minReplicas, "min-replicas", d.MinReplicas, "the autoscalers' minimum replicas")
 	fs.Int32Var(&f.maxReplicas, "max-replicas", d.MaxReplicas, "the autoscalers' maximum replicas")
 	fs.StringVar(&f.balancer, "balancer", string(d.Balancer), "how the Service spreads requests: least-outstanding or random")
+	fs.StringVar(&f.scheduler, "scheduler", kubesched.GPUAwareProfile, "pod placement: "+kubesched.GPUAwareProfile+" (the profile manifests/scheduler ships, through the real scheduler framework), "+kubesched.DefaultProfile+" (kube-scheduler's default profile), or "+firstFit)
 }
+
+const firstFit = "first-fit"
 
 func (f *simFlags) config() (sim.Config, error) {
 	cfg := sim.DefaultConfig()
@@ -61,6 +66,11 @@ func (f *simFlags) config() (sim.Config, error) {
 	cfg.Loop = f.loop
 	cfg.MinReplicas, cfg.MaxReplicas = f.minReplicas, f.maxReplicas
 	cfg.Balancer = sim.Balancer(f.balancer)
+	if f.scheduler != firstFit {
+		if cfg.NewScheduler, err = kubesched.NewFactory(f.scheduler); err != nil {
+			return cfg, fmt.Errorf("--scheduler: %w", err)
+		}
+	}
 	return cfg, cfg.Validate()
 }
 

@@ -37,6 +37,7 @@ type Row struct {
 	MeanReplicas  float64  `json:"mean_replicas"`
 	ScaleEvents   int      `json:"scale_events"`
 	MaxPending    int      `json:"max_pending_pods"`
+	CrashLooping  int      `json:"crash_looping_pods"`
 	MeanColdStart float64  `json:"mean_cold_start_s"`
 	Reward        float64  `json:"reward"`
 	SimSeconds    float64  `json:"sim_seconds"`
@@ -67,7 +68,7 @@ func NewRow(r sim.Result, wall time.Duration) Row {
 		Requests: r.Requests, Completed: r.Completed, Failed: r.Failed, Unfinished: r.Unfinished,
 		P50ms: ms(r.P50), P95ms: ms(r.P95), P99ms: ms(r.P99),
 		SLOAttainment: r.SLOAttainment, GPUHours: r.GPUHours, MeanReplicas: r.MeanReplicas,
-		ScaleEvents: r.ScaleEvents, MaxPending: r.MaxPending, MeanColdStart: r.MeanColdStart,
+		ScaleEvents: r.ScaleEvents, MaxPending: r.MaxPending, CrashLooping: r.CrashLooping, MeanColdStart: r.MeanColdStart,
 		Reward: r.Reward, SimSeconds: r.SimSeconds, WallSeconds: wall.Seconds(),
 		Result: r,
 	}
@@ -158,11 +159,11 @@ func WriteJSON(w io.Writer, rows []Row) error {
 // WriteTable writes the rows as an aligned text table.
 func WriteTable(w io.Writer, rows []Row) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tscaler\tp50 ms\tp95 ms\tp99 ms\tSLO %\tfailed\tGPU-h\treplicas\tscale events\treward\t")
+	fmt.Fprintln(tw, "scenario\tscaler\tp50 ms\tp95 ms\tp99 ms\tSLO %\tfailed\tGPU-h\treplicas\tscale events\tcold start s\treward\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\t%d\t%.2f\t%.2f\t%d\t%.4f\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\t%d\t%.2f\t%.2f\t%d\t%.0f\t%.4f\t\n",
 			r.Scenario, r.Scaler, fmtMS(r.P50ms), fmtMS(r.P95ms), fmtMS(r.P99ms),
-			100*r.SLOAttainment, r.Failed, r.GPUHours, r.MeanReplicas, r.ScaleEvents, r.Reward)
+			100*r.SLOAttainment, r.Failed, r.GPUHours, r.MeanReplicas, r.ScaleEvents, r.MeanColdStart, r.Reward)
 	}
 	return tw.Flush()
 }

@@ -87,6 +87,9 @@ type Profile struct {
 	ModelGiB     float64
 	ImageGiB     float64
 	GPUMemoryGiB float64
+	// CPU and MemoryGiB are the pod's CPU and memory requests.
+	CPU       float64
+	MemoryGiB float64
 	// EngineInit is the time from weights-in-GPU to serving (CUDA graph
 	// capture, warm-up).
 	EngineInit time.Duration
@@ -128,6 +131,8 @@ func Profiles() map[string]Profile {
 			ModelGiB:        16,
 			ImageGiB:        8,
 			GPUMemoryGiB:    22,
+			CPU:             8,
+			MemoryGiB:       64,
 			EngineInit:      64 * time.Second,
 			MaxBatch:        32,
 			PrefillPerToken: 100 * time.Microsecond,
@@ -147,6 +152,8 @@ func Profiles() map[string]Profile {
 			ModelGiB:     0.1,
 			ImageGiB:     6,
 			GPUMemoryGiB: 2,
+			CPU:          4,
+			MemoryGiB:    8,
 			EngineInit:   5 * time.Second,
 			MaxBatch:     32,
 			BatchBase:    1500 * time.Microsecond,

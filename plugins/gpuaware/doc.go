@@ -1,0 +1,6 @@
+// Package gpuaware is the GPUAware kube-scheduler plugin: it filters nodes
+// on free GPUs, GPU memory and GPU product, and scores them on GPU
+// occupancy, live GPU load and whether the node already holds the model's
+// weights. kis-scheduler runs it in a secondary profile; KISim runs the same
+// plugin through the real scheduler framework.
+package gpuaware

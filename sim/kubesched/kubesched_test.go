@@ -1,0 +1,235 @@
+package kubesched_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kisproject/kis/sim"
+	"github.com/kisproject/kis/sim/cluster"
+	"github.com/kisproject/kis/sim/engine"
+	"github.com/kisproject/kis/sim/kubesched"
+	"github.com/kisproject/kis/sim/workload"
+)
+
+const spec = `
+nodePools:
+- name: t4
+  count: 2
+  gpuProduct: NVIDIA-T4
+  gpusPerNode: 4
+  cpu: 32
+  memoryGiB: 128
+- name: a100
+  count: 2
+  gpuProduct: NVIDIA-A100-SXM4-80GB
+  gpusPerNode: 4
+  cpu: 96
+  memoryGiB: 1024
+- name: h100-cached
+  count: 2
+  gpuProduct: NVIDIA-H100-80GB-HBM3
+  gpusPerNode: 4
+  cpu: 96
+  memoryGiB: 1024
+  cached:
+    images: [vllm/vllm-openai:v0.8.5]
+    models: [meta-llama/Llama-3.1-8B-Instruct]
+startup: {imagePullMBps: 150, remoteLoadMBps: 180, localLoadMBps: 900}
+`
+
+func nodes(t testing.TB) ([]*sim.Node, *workload.Profile) {
+	t.Helper()
+	c, err := cluster.Parse("test.yaml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*sim.Node
+	for pi := range c.NodePools {
+		p := &c.NodePools[pi]
+		for i := 0; i < p.Count; i++ {
+			out = append(out, &sim.Node{Name: p.Name + "-" + string(rune('0'+i)), Pool: p, GPUs: p.GPUsPerNode})
+		}
+	}
+	prof, _ := workload.LookupProfile("llm")
+	return out, &prof
+}
+
+func request(i int, prof *workload.Profile) *sim.PodRequest {
+	return &sim.PodRequest{Name: "llm-" + string(rune('a'+i)), GPUs: 1, GPUMemoryGiB: prof.GPUMemoryGiB,
+		CPU: prof.CPU, MemoryGiB: prof.MemoryGiB, Model: prof.Model, Image: prof.ServingImage}
+}
+
+func schedule(t *testing.T, s sim.Scheduler, ns []*sim.Node, prof *workload.Profile, n int) []string {
+	t.Helper()
+	var got []string
+	for i := range n {
+		idx, err := s.Schedule(request(i, prof), ns)
+		if err != nil {
+			t.Fatalf("pod %d: %v", i, err)
+		}
+		got = append(got, ns[idx].Name)
+	}
+	return got
+}
+
+func TestGPUAwareProfilePrefersCachedNodesAndPacks(t *testing.T) {
+	ns, prof := nodes(t)
+	f, err := kubesched.NewFactory(kubesched.GPUAwareProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clk engine.Clock
+	s, err := f(ns, prof, &clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := schedule(t, s, ns, prof, 9)
+	// The 8 GPUs of the two H100 nodes (which cache the model) first,
+	// packed: the first node's 4, then the second's; never a T4 (16 GB <
+	// the 22 GiB the model needs); the 9th goes to an A100.
+	want := []string{"h100-cached-0", "h100-cached-0", "h100-cached-0", "h100-cached-0", "h100-cached-1", "h100-cached-1", "h100-cached-1", "h100-cached-1"}
+	for i, w := range want {
+		if got[i] != w {
+			t.Fatalf("placements %v, want %v then an A100", got, want)
+		}
+	}
+	if got[8] != "a100-0" && got[8] != "a100-1" {
+		t.Errorf("9th pod on %s, want an A100 node", got[8])
+	}
+
+	// Unbinding frees the GPU for the next pod.
+	s.Unbind(request(0, prof), 4)
+	if got := schedule(t, s, ns, prof, 1); got[0] != "h100-cached-0" {
+		t.Errorf("after a release, pod went to %s, want the freed h100-cached-0", got[0])
+	}
+}
+
+func TestDefaultProfileSpreadsAndIgnoresGPUMemory(t *testing.T) {
+	ns, prof := nodes(t)
+	f, err := kubesched.NewFactory(kubesched.DefaultProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clk engine.Clock
+	s, _ := f(ns, prof, &clk)
+	got := schedule(t, s, ns, prof, 17)
+	// ImageLocality draws pods to the two nodes holding the 8 GiB serving
+	// image, and LeastAllocated alternates between them (spreading where
+	// GPUAware packs); then the A100s; and nothing in the default profile
+	// knows GPU memory, so the 17th pod lands on a 16 GB T4 that cannot
+	// hold the 22 GiB model.
+	want := []string{"h100-cached-0", "h100-cached-1", "h100-cached-0", "h100-cached-1"}
+	if diff := strings.Join(got[:4], " "); diff != strings.Join(want, " ") {
+		t.Errorf("first placements %v, want %v", got[:4], want)
+	}
+	if !strings.HasPrefix(got[16], "t4-") {
+		t.Errorf("17th pod on %s, want a T4", got[16])
+	}
+}
+
+func TestUnschedulableWhenGPUsRunOut(t *testing.T) {
+	ns, prof := nodes(t)
+	f, _ := kubesched.NewFactory(kubesched.GPUAwareProfile)
+	var clk engine.Clock
+	s, _ := f(ns, prof, &clk)
+	schedule(t, s, ns, prof, 16) // 8 A100 + 8 H100 GPUs fit the model; the T4s do not
+	if _, err := s.Schedule(request(20, prof), ns); !errors.Is(err, sim.ErrUnschedulable) {
+		t.Fatalf("17th pod: err = %v, want ErrUnschedulable", err)
+	}
+}
+
+func TestUnknownProfile(t *testing.T) {
+	if _, err := kubesched.NewFactory("fastest"); err == nil {
+		t.Fatal("no error for an unknown profile")
+	}
+}
+
+// The simulator with the GPUAware profile starts replicas on nodes that
+// cache the model, so scale-ups finish sooner than with the default
+// profile, which spreads them.
+func TestGPUAwareShortensColdStartsInSim(t *testing.T) {
+	coldStart := func(profile string) float64 {
+		cfg := sim.DefaultConfig()
+		cfg.Scaler = "oracle"
+		cfg.Duration = 30 * time.Minute
+		f, err := kubesched.NewFactory(profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.NewScheduler = f
+		s, err := sim.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Run().MeanColdStart
+	}
+	gpuAware, def := coldStart(kubesched.GPUAwareProfile), coldStart(kubesched.DefaultProfile)
+	if !(gpuAware < 0.8*def) {
+		t.Errorf("mean cold start %.0fs with GPUAware, %.0fs with the default profile: want GPUAware at least 20%% shorter", gpuAware, def)
+	}
+}
+
+// The filter cache and node grouping are shortcuts: a long random sequence
+// of placements, releases and telemetry updates must place every pod on
+// the same node with and without them, under both profiles.
+func TestEquivalenceKeepsPlacements(t *testing.T) {
+	for _, profile := range []string{kubesched.GPUAwareProfile, kubesched.DefaultProfile} {
+		t.Run(profile, func(t *testing.T) {
+			run := func(equivalence bool) []int {
+				ns, prof := nodes(t)
+				p, err := kubesched.Profile(profile)
+				if err != nil {
+					t.Fatal(err)
+				}
+				clk := &engine.Clock{}
+				s, err := kubesched.New(p, ns, prof, clk)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !equivalence {
+					kubesched.DisableEquivalence(s)
+				}
+				rng := rand.New(rand.NewPCG(7, 7))
+				var placed []*sim.PodRequest
+				var where, out []int
+				for i := range 400 {
+					switch op := rng.IntN(10); {
+					case op < 6:
+						req := request(i, prof)
+						req.Name = fmt.Sprintf("pod-%d", i)
+						idx, err := s.Schedule(req, ns)
+						if errors.Is(err, sim.ErrUnschedulable) {
+							out = append(out, -1)
+							continue
+						} else if err != nil {
+							t.Fatal(err)
+						}
+						placed, where = append(placed, req), append(where, idx)
+						out = append(out, idx)
+					case op < 9 && len(placed) > 0:
+						k := rng.IntN(len(placed))
+						s.Unbind(placed[k], where[k])
+						placed, where = append(placed[:k], placed[k+1:]...), append(where[:k], where[k+1:]...)
+					default:
+						stats := make([]sim.NodeStats, len(ns))
+						for j := range stats {
+							stats[j] = sim.NodeStats{GPUUtilPercent: float64(rng.IntN(3) * 40), GPUMemoryUsedFraction: float64(rng.IntN(2)) / 2}
+						}
+						s.ObserveNodes(stats)
+					}
+				}
+				return out
+			}
+			with, without := run(true), run(false)
+			if diff := cmp.Diff(without, with); diff != "" {
+				t.Errorf("placements differ (-without,+with):\n%s", diff)
+			}
+		})
+	}
+}
