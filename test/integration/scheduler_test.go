@@ -157,6 +157,8 @@ func startScheduler(ctx context.Context, t *testing.T, cp *controlplane.ControlP
 	if err != nil {
 		t.Fatalf("app.Setup: %v", err)
 	}
+	// What app.Run does before scheduling: events out, informers up.
+	cc.EventBroadcaster.StartRecordingToSink(ctx.Done())
 	cc.InformerFactory.Start(ctx.Done())
 	if cc.DynInformerFactory != nil {
 		cc.DynInformerFactory.Start(ctx.Done())
@@ -186,7 +188,14 @@ func addNode(ctx context.Context, t *testing.T, c kubernetes.Interface, name str
 	}
 	created.Status.Capacity, created.Status.Allocatable = alloc, alloc
 	created.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: metav1.Now()}}
-	if _, err := c.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+	updated, err := c.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The TaintNodesByCondition admission plugin taints new nodes not-ready;
+	// with no kubelet and no node controller here, nobody would lift it.
+	updated.Spec.Taints = nil
+	if _, err := c.CoreV1().Nodes().Update(ctx, updated, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }

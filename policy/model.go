@@ -1,0 +1,186 @@
+package policy
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// ModelKind and FormatVersion identify a KIScaler model file.
+const (
+	ModelKind     = "kis.io/kiscaler-ppo"
+	FormatVersion = 1
+)
+
+// ErrChecksum is returned when a model file's contents do not match its
+// checksum: it was truncated, edited or corrupted.
+var ErrChecksum = errors.New("model checksum mismatch")
+
+// Model is a trained KIScaler policy: everything inference needs, and the
+// training configuration that produced it, in one self-describing file.
+type Model struct {
+	Kind          string `json:"kind"`
+	FormatVersion int    `json:"formatVersion"`
+	// Features is the observation schema: FeatureNames at training time.
+	Features []string `json:"features"`
+	// Deltas are the actions: action i changes the replica count by Deltas[i].
+	Deltas     []int      `json:"deltas"`
+	Normalizer Normalizer `json:"normalizer"`
+	// Actor maps normalised features to one logit per action; Critic to a
+	// state value.
+	Actor  MLP `json:"actor"`
+	Critic MLP `json:"critic"`
+	// Training is the configuration that produced the model, for
+	// reproduction; inference does not read it.
+	Training json.RawMessage `json:"training,omitempty"`
+	// Checksum is the SHA-256 of the file with this field empty.
+	Checksum string `json:"checksum"`
+}
+
+// Validate checks the model against the running code's schema.
+func (m *Model) Validate() error {
+	switch {
+	case m.Kind != ModelKind:
+		return fmt.Errorf("kind %q, want %q", m.Kind, ModelKind)
+	case m.FormatVersion != FormatVersion:
+		return fmt.Errorf("format version %d, this build reads %d", m.FormatVersion, FormatVersion)
+	case !slices.Equal(m.Features, FeatureNames):
+		return fmt.Errorf("observation schema %v does not match this build's %v", m.Features, FeatureNames)
+	case len(m.Deltas) == 0:
+		return errors.New("no actions")
+	}
+	n := len(FeatureNames)
+	if err := m.Normalizer.validate(n); err != nil {
+		return err
+	}
+	if err := m.Actor.validate("actor", n, len(m.Deltas)); err != nil {
+		return err
+	}
+	return m.Critic.validate("critic", n, 1)
+}
+
+func (m *Model) checksum() (string, error) {
+	c := *m
+	c.Checksum = ""
+	data, err := json.Marshal(&c)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// Write encodes the model with a fresh checksum.
+func (m *Model) Write(w io.Writer) error {
+	sum, err := m.checksum()
+	if err != nil {
+		return err
+	}
+	m.Checksum = sum
+	enc := json.NewEncoder(w)
+	return enc.Encode(m)
+}
+
+// SaveFile writes the model atomically: to a temporary file in the same
+// directory, synced, then renamed over path, so a reader never sees half a
+// model and a crash never leaves one.
+func (m *Model) SaveFile(path string) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("saving model: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if err := m.Write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("saving model: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("saving model: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("saving model: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("saving model: %w", err)
+	}
+	return nil
+}
+
+// ReadModel decodes and checks a model: strict JSON, checksum, schema.
+func ReadModel(r io.Reader) (*Model, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var m Model
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decoding model: %w", err)
+	}
+	want, err := m.checksum()
+	if err != nil {
+		return nil, err
+	}
+	if m.Checksum != want {
+		return nil, fmt.Errorf("%w: file says %.12s, contents hash to %.12s", ErrChecksum, m.Checksum, want)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	return &m, nil
+}
+
+// LoadModelFile reads a model file.
+func LoadModelFile(path string) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading model: %w", err)
+	}
+	defer f.Close()
+	m, err := ReadModel(f)
+	if err != nil {
+		return nil, fmt.Errorf("loading model %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Policy runs a model's actor for decisions. It keeps scratch buffers, so
+// a decision allocates nothing; use one Policy per goroutine.
+type Policy struct {
+	m       *Model
+	raw     []float64
+	normed  []float64
+	scratch Scratch
+}
+
+// NewPolicy prepares a validated model for inference.
+func NewPolicy(m *Model) *Policy {
+	n := len(m.Features)
+	return &Policy{m: m, raw: make([]float64, 0, n), normed: make([]float64, n), scratch: m.Actor.NewScratch()}
+}
+
+// Desired is the replica count the policy chooses for obs: the action with
+// the highest logit (inference is greedy; sampling is for training),
+// applied to the current count and clamped to [lo, hi].
+func (p *Policy) Desired(obs Observation, current, lo, hi int32) int32 {
+	p.raw = obs.Vector(p.raw[:0])
+	p.m.Normalizer.Apply(p.normed, p.raw)
+	logits := p.m.Actor.Forward(p.normed, p.scratch)
+	best := 0
+	for i, v := range logits {
+		if v > logits[best] {
+			best = i
+		}
+	}
+	return min(max(current+int32(p.m.Deltas[best]), lo), hi)
+}
