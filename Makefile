@@ -12,7 +12,7 @@ KUBE_VERSION := v1.37.2
 LDFLAGS := -X main.version=$(VERSION) -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION)
 BIN := bin
 # Packages whose code runs goroutines: tested under the race detector.
-RACE_PKGS := ./sim/eval/... ./plugins/gpuaware/telemetry/...
+RACE_PKGS := ./sim/eval/... ./sim/rl/... ./plugins/gpuaware/telemetry/...
 FUZZTIME ?= 10s
 
 .PHONY: help
@@ -56,6 +56,18 @@ verify: ## check formatting, vet and go.mod tidiness
 .PHONY: demo
 demo: ## run the evaluation matrix (four patterns x baselines) on the embedded defaults
 	$(GO) run ./cmd/kis-sim eval
+
+# The embedded default model (policy/models/default.json) is reproduced by:
+TRAIN_FLAGS ?= --seed 1 --iterations 300 --episodes 16
+.PHONY: train
+train: ## train KIScaler from scratch (seeded) and install it as the embedded default model
+	$(GO) run ./cmd/kis-sim train --out out/train $(TRAIN_FLAGS)
+	cp out/train/model.json policy/models/default.json
+	cp out/train/curve.csv out/train/curve.svg docs/
+
+.PHONY: results
+results: ## regenerate docs/results-table.md: KIScaler against a tuned HPA and the oracle
+	$(GO) run ./cmd/kis-sim compare --scenarios ramp,periodic,random,spike,../shared/traces/azure-llm-code-2023.csv --rate-scale 4 --out docs/results-table.md
 
 .PHONY: clean
 clean: ## remove build outputs

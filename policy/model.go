@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,8 +31,9 @@ type Model struct {
 	FormatVersion int    `json:"formatVersion"`
 	// Features is the observation schema: FeatureNames at training time.
 	Features []string `json:"features"`
-	// Deltas are the actions: action i changes the replica count by Deltas[i].
-	Deltas     []int      `json:"deltas"`
+	// Scales are the actions: action i multiplies the replica count by
+	// Scales[i] (see ApplyScale), so one policy works at 2 replicas and at 200.
+	Scales     []float64  `json:"scales"`
 	Normalizer Normalizer `json:"normalizer"`
 	// Actor maps normalised features to one logit per action; Critic to a
 	// state value.
@@ -53,14 +55,19 @@ func (m *Model) Validate() error {
 		return fmt.Errorf("format version %d, this build reads %d", m.FormatVersion, FormatVersion)
 	case !slices.Equal(m.Features, FeatureNames):
 		return fmt.Errorf("observation schema %v does not match this build's %v", m.Features, FeatureNames)
-	case len(m.Deltas) == 0:
+	case len(m.Scales) == 0:
 		return errors.New("no actions")
+	}
+	for i, sc := range m.Scales {
+		if !(sc > 0) || !finite(sc) {
+			return fmt.Errorf("action %d: scale %v must be a finite number > 0", i, sc)
+		}
 	}
 	n := len(FeatureNames)
 	if err := m.Normalizer.validate(n); err != nil {
 		return err
 	}
-	if err := m.Actor.validate("actor", n, len(m.Deltas)); err != nil {
+	if err := m.Actor.validate("actor", n, len(m.Scales)); err != nil {
 		return err
 	}
 	return m.Critic.validate("critic", n, 1)
@@ -182,5 +189,19 @@ func (p *Policy) Desired(obs Observation, current, lo, hi int32) int32 {
 			best = i
 		}
 	}
-	return min(max(current+int32(p.m.Deltas[best]), lo), hi)
+	return ApplyScale(current, p.m.Scales[best], lo, hi)
+}
+
+// ApplyScale multiplies a replica count by scale, moving at least one
+// replica when scale is not 1 (so 1.1 at 3 replicas still scales up), and
+// clamps to [lo, hi].
+func ApplyScale(current int32, scale float64, lo, hi int32) int32 {
+	next := current
+	switch {
+	case scale > 1:
+		next = max(current+1, int32(math.Ceil(float64(current)*scale)))
+	case scale < 1:
+		next = min(current-1, int32(math.Floor(float64(current)*scale)))
+	}
+	return min(max(next, lo), hi)
 }

@@ -25,7 +25,7 @@ func testModel(t *testing.T) *Model {
 	}
 	return &Model{
 		Kind: ModelKind, FormatVersion: FormatVersion, Features: FeatureNames,
-		Deltas: []int{-2, -1, 0, 1, 2, 4}, Normalizer: *z,
+		Scales: []float64{0.8, 0.9, 1, 1.1, 1.25, 1.5}, Normalizer: *z,
 		Actor:  NewMLP([]int{n, 16, 6}, 0.01, rng),
 		Critic: NewMLP([]int{n, 16, 1}, 1, rng),
 	}
@@ -132,7 +132,7 @@ func TestBadModelFilesAreRejected(t *testing.T) {
 func BenchmarkDecision(b *testing.B) {
 	m := &Model{
 		Kind: ModelKind, FormatVersion: FormatVersion, Features: FeatureNames,
-		Deltas: []int{-2, -1, 0, 1, 2, 4}, Normalizer: *NewNormalizer(len(FeatureNames), 5),
+		Scales: []float64{0.8, 0.9, 1, 1.1, 1.25, 1.5}, Normalizer: *NewNormalizer(len(FeatureNames), 5),
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	m.Actor = NewMLP([]int{len(FeatureNames), 64, 64, 6}, 0.01, rng)

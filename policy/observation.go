@@ -54,12 +54,18 @@ var FeatureNames = []string{
 	"request_rate", "rate_trend", "waiting", "running", "p95_latency_seconds",
 	"gpu_util_percent", "ready_replicas", "desired_replicas", "pending_pods",
 	"time_of_day_sin", "time_of_day_cos",
+	"rate_per_replica", "outstanding_per_replica",
 }
 
-// Vector appends the features to dst in FeatureNames order.
+// Vector appends the features to dst in FeatureNames order. The last two
+// are derived: load per desired replica, which a small network would
+// otherwise have to learn to divide for, and which carry over between
+// clusters and workloads of different sizes.
 func (o Observation) Vector(dst []float64) []float64 {
+	per := math.Max(o.Desired, 1)
 	return append(dst, o.RequestRate, o.RateTrend, o.Waiting, o.Running, o.P95Latency,
-		o.GPUUtil, o.Ready, o.Desired, o.Pending, o.TimeSin, o.TimeCos)
+		o.GPUUtil, o.Ready, o.Desired, o.Pending, o.TimeSin, o.TimeCos,
+		o.RequestRate/per, (o.Waiting+o.Running)/per)
 }
 
 // FromSignals builds an Observation. Every signal must be a finite,

@@ -101,8 +101,17 @@ type interval struct {
 	scaleChange          int32
 }
 
-// New prepares a run. Errors name the bad input.
-func New(cfg Config) (*Simulation, error) {
+// New prepares a run with the autoscaler cfg.Scaler names. Errors name the
+// bad input.
+func New(cfg Config) (*Simulation, error) { return newSimulation(cfg, nil) }
+
+// NewWithAutoscaler prepares a run driven by a, which cfg.Scaler then only
+// names in the results (training runs a sampling policy this way).
+func NewWithAutoscaler(cfg Config, a autoscale.Autoscaler) (*Simulation, error) {
+	return newSimulation(cfg, a)
+}
+
+func newSimulation(cfg Config, scaler autoscale.Autoscaler) (*Simulation, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -143,9 +152,11 @@ func New(cfg Config) (*Simulation, error) {
 		SyncPeriod: cfg.SyncPeriod, Capacity: ReplicaCapacity(s.prof), MaxBatch: s.prof.MaxBatch,
 		Lead: s.typicalColdStart(), FutureRate: src.Rate,
 	}
-	s.scaler, err = autoscale.Parse(cfg.Scaler, env)
-	if err != nil {
-		return nil, err
+	s.scaler = scaler
+	if s.scaler == nil {
+		if s.scaler, err = autoscale.Parse(cfg.Scaler, env); err != nil {
+			return nil, err
+		}
 	}
 
 	s.db = newTSDB(cfg.ScrapeInterval)
@@ -763,8 +774,9 @@ func (s *Simulation) closeInterval(now time.Duration, obs policy.Observation) {
 // violations are requests that finished over the SLO or failed in the
 // interval; meanGPUs is the interval's time-averaged allocated GPUs. All
 // three terms are in [0, 1] per unit weight, so the weights read as prices:
-// with the defaults (1, 0.3, 0.05) missing the SLO for every request costs
-// as much as 3.3 times the maximum fleet.
+// with the defaults (6, 0.3, 0.05) missing the SLO for every request costs
+// as much as 20 times the maximum fleet, which is what makes a trained
+// policy keep headroom rather than chase cost.
 func Reward(w RewardWeights, arrivals, violations int64, meanGPUs float64, change int32, maxReplicas int32) float64 {
 	slo := float64(violations) / math.Max(float64(arrivals), 1)
 	cost := meanGPUs / float64(maxReplicas)

@@ -31,6 +31,6 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCommand(), newEvalCommand(), newClusterCommand())
+	root.AddCommand(newRunCommand(), newEvalCommand(), newTrainCommand(), newCompareCommand(), newClusterCommand())
 	return root
 }

@@ -63,7 +63,7 @@ type Env struct {
 }
 
 // Known lists the scaler specs Parse accepts, for help texts.
-const Known = "hpa[:gpu=<percent>|queue=<waiting per pod>[,tolerance=<f>][,down=<window>]], fixed:<n>, queue[:<outstanding per replica>], predictive, oracle"
+const Known = "hpa[:gpu=<percent>|queue=<waiting per pod>[,tolerance=<f>][,down=<window>]], fixed:<n>, queue[:<outstanding per replica>], predictive, kis[:<model file>], oracle"
 
 // Parse builds an autoscaler from its spec.
 func Parse(spec string, env Env) (Autoscaler, error) {
@@ -87,6 +87,8 @@ func Parse(spec string, env Env) (Autoscaler, error) {
 			return nil, fmt.Errorf("scaler %q: predictive takes no arguments", spec)
 		}
 		return newPredictive(spec, env)
+	case "kis":
+		return newKIS(spec, arg, env)
 	case "oracle":
 		if arg != "" || env.FutureRate == nil {
 			return nil, fmt.Errorf("scaler %q: oracle takes no arguments and needs a known arrival rate", spec)

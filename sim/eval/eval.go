@@ -15,7 +15,7 @@ import (
 )
 
 // DefaultScalers are the baselines the default matrix compares.
-var DefaultScalers = []string{"hpa", "hpa:gpu=90", "hpa:queue=5", "queue", "predictive", "fixed:4", "fixed:8", "oracle"}
+var DefaultScalers = []string{"kis", "hpa", "hpa:gpu=90", "hpa:queue=5", "queue", "predictive", "fixed:4", "fixed:8", "oracle"}
 
 // DefaultScenarios are the four synthetic patterns.
 var DefaultScenarios = []string{"ramp", "periodic", "random", "spike"}

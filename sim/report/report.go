@@ -157,3 +157,29 @@ func addLines(p *plot.Plot, lines ...line) error {
 	}
 	return nil
 }
+
+// WriteCurve plots a learning curve: mean episode reward per iteration and
+// its moving average.
+func WriteCurve(path string, iterations, reward, movingAvg []float64) error {
+	p := plot.New()
+	p.Title.Text = "KIScaler training"
+	p.X.Label.Text = "iteration"
+	p.Y.Label.Text = "mean episode reward"
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Add(plotter.NewGrid())
+	xy := func(ys []float64) plotter.XYs {
+		out := make(plotter.XYs, len(ys))
+		for i := range ys {
+			out[i].X, out[i].Y = iterations[i], ys[i]
+		}
+		return out
+	}
+	if err := addLines(p,
+		line{"mean reward", xy(reward), color.RGBA{B: 200, A: 255}, false},
+		line{"moving average (10)", xy(movingAvg), color.RGBA{R: 200, A: 255}, true},
+	); err != nil {
+		return err
+	}
+	return p.Save(18*vg.Centimeter, 10*vg.Centimeter, path)
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kisproject/kis/sim/eval"
+)
+
+func newCompareCommand() *cobra.Command {
+	var (
+		f         simFlags
+		scenarios []string
+		model     string
+		baselines []string
+		parallel  int
+		out       string
+	)
+	cmd := &cobra.Command{
+		Use:   "compare",
+		Short: "Judge KIScaler against a tuned HPA (a sweep of settings) and the oracle, per scenario, as Markdown",
+		Example: `  kis-sim compare --scenarios ramp,periodic,random,spike,../shared/traces/azure-llm-code-2023.csv \
+    --rate-scale 4 --out docs/results-table.md`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.config()
+			if err != nil {
+				return err
+			}
+			kis := "kis"
+			if model != "" {
+				kis = "kis:" + model
+			}
+			scalers := append(append([]string{kis, "oracle"}, eval.HPASweep...), baselines...)
+			rows, err := eval.Matrix(cmd.Context(), cfg, scenarios, scalers, parallel, nil)
+			if err != nil {
+				return err
+			}
+			cmps, err := eval.Compare(rows, kis, "oracle")
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if out != "" {
+				file, err := os.Create(out)
+				if err != nil {
+					return err
+				}
+				defer file.Close()
+				w = file
+			}
+			command := "go run ./cmd/kis-sim compare " + strings.Join(os.Args[2:], " ")
+			if err := eval.WriteMarkdown(w, cmps, command); err != nil {
+				return fmt.Errorf("writing %s: %w", out, err)
+			}
+			return nil
+		},
+	}
+	f.add(cmd.Flags())
+	cmd.Flags().StringSliceVar(&scenarios, "scenarios", eval.DefaultScenarios, "comma-separated scenarios: "+scenarioHelp)
+	cmd.Flags().StringVar(&model, "model", "", "KIScaler model file (default: the embedded model)")
+	cmd.Flags().StringSliceVar(&baselines, "baselines", []string{"queue", "predictive", "fixed:8"}, "other scalers to show for context")
+	cmd.Flags().IntVar(&parallel, "parallel", runtime.GOMAXPROCS(0), "runs simulated at once")
+	cmd.Flags().StringVar(&out, "out", "", "write the Markdown here instead of stdout")
+	return cmd
+}

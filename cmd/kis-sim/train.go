@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/kisproject/kis/policy"
+	"github.com/kisproject/kis/sim/report"
+	"github.com/kisproject/kis/sim/rl"
+)
+
+func newTrainCommand() *cobra.Command {
+	var (
+		f      simFlags
+		out    string
+		resume bool
+	)
+	cfg := rl.DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Train KIScaler (PPO) in KISim and write the model, learning curve CSV and plot",
+		Long: `Trains the PPO policy on episodes drawn across the four traffic patterns with
+randomised parameters. Writes into --out: checkpoint.json (the latest model,
+saved atomically after every iteration), model.json (the model that scored
+best on held-out validation episodes: the result), curve.csv and curve.svg.
+--resume continues from checkpoint.json (the optimiser's moments start
+afresh).`,
+		Example: "  kis-sim train --out out/train --iterations 40",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			base, err := f.config()
+			if err != nil {
+				return err
+			}
+			cfg.Base = base
+			cfg.PPO.Seed = f.seed
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return err
+			}
+			modelPath := filepath.Join(out, "model.json")
+			checkpointPath := filepath.Join(out, "checkpoint.json")
+			var model *policy.Model
+			start := 0
+			var rows []rl.Progress
+			if resume {
+				if model, err = policy.LoadModelFile(checkpointPath); err != nil {
+					return fmt.Errorf("--resume: %w", err)
+				}
+				if rows, err = readCurve(filepath.Join(out, "curve.csv")); err != nil {
+					return fmt.Errorf("--resume: %w", err)
+				}
+				start = len(rows)
+			} else if model, err = policy.NewModel(cfg.PPO); err != nil {
+				return err
+			}
+			tty := term.IsTerminal(int(os.Stderr.Fd()))
+			begin := time.Now()
+			err = rl.Train(cmd.Context(), cfg, model, start, func(p rl.Progress) {
+				rows = append(rows, p)
+				if tty {
+					done := p.Iteration - start
+					bar := strings.Repeat("=", done*30/cfg.Iterations) + strings.Repeat(" ", 30-done*30/cfg.Iterations)
+					fmt.Fprintf(os.Stderr, "\r[%s] iteration %d, %d episodes, reward %.4f (avg %.4f), SLO %.2f%%", bar, p.Iteration, p.Episodes, p.MeanReward, p.MovingAvg, 100*p.SLO)
+				} else {
+					fmt.Fprintf(os.Stderr, "iteration %d: episodes %d reward %.4f avg %.4f SLO %.2f%% GPU-h %.2f\n", p.Iteration, p.Episodes, p.MeanReward, p.MovingAvg, 100*p.SLO, p.GPUHours)
+				}
+			}, func(m *policy.Model) error { return m.SaveFile(checkpointPath) },
+				func(m *policy.Model) error { return m.SaveFile(modelPath) })
+			if tty {
+				fmt.Fprintln(os.Stderr)
+			}
+			if werr := writeCurve(out, rows); werr != nil {
+				return errors.Join(err, werr)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "trained %d iterations in %s; wrote %s, curve.csv, curve.svg\n", cfg.Iterations, time.Since(begin).Round(time.Second), modelPath)
+			return nil
+		},
+	}
+	f.add(cmd.Flags())
+	cmd.Flags().StringVar(&out, "out", "out/train", "directory for model.json, curve.csv and curve.svg")
+	cmd.Flags().BoolVar(&resume, "resume", false, "continue from --out/model.json and its curve.csv")
+	cmd.Flags().IntVar(&cfg.Iterations, "iterations", cfg.Iterations, "PPO iterations (rollouts + update)")
+	cmd.Flags().IntVar(&cfg.EpisodesPerIteration, "episodes", cfg.EpisodesPerIteration, "episodes per iteration")
+	cmd.Flags().DurationVar(&cfg.EpisodeLength, "episode-length", cfg.EpisodeLength, "simulated time per episode")
+	cmd.Flags().IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "episodes simulated at once")
+	cmd.Flags().IntVar(&cfg.ValidateEvery, "validate-every", cfg.ValidateEvery, "iterations between validations of the greedy policy")
+	return cmd
+}
+
+func writeCurve(dir string, rows []rl.Progress) error {
+	f, err := os.Create(filepath.Join(dir, "curve.csv"))
+	if err != nil {
+		return err
+	}
+	if err := rl.WriteCurve(f, rows); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	it, reward, avg := make([]float64, len(rows)), make([]float64, len(rows)), make([]float64, len(rows))
+	for i, r := range rows {
+		it[i], reward[i], avg[i] = float64(r.Iteration), r.MeanReward, r.MovingAvg
+	}
+	return report.WriteCurve(filepath.Join(dir, "curve.svg"), it, reward, avg)
+}
+
+func readCurve(path string) ([]rl.Progress, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return rl.ReadCurve(f)
+}

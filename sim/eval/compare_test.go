@@ -1,0 +1,58 @@
+package eval
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func row(scenario, scaler string, slo, gpuh float64) Row {
+	return Row{Scenario: scenario, Scaler: scaler, SLOAttainment: slo, GPUHours: gpuh}
+}
+
+func TestCompareTunesTheHPA(t *testing.T) {
+	rows := []Row{
+		row("spike", "kis", 0.995, 6),
+		row("spike", "oracle", 0.999, 5.5),
+		// Both reach 99%: the cheaper one is the tuned HPA.
+		row("spike", "hpa:gpu=60", 0.999, 18),
+		row("spike", "hpa:gpu=90", 0.992, 9),
+		// Cheaper still, but below 99%: not eligible.
+		row("spike", "hpa:queue=5", 0.90, 4),
+		row("spike", "predictive", 0.98, 7),
+		// No setting reaches 99%: the highest attainment wins.
+		row("ramp", "kis", 0.97, 5),
+		row("ramp", "oracle", 0.999, 4),
+		row("ramp", "hpa:gpu=60", 0.95, 12),
+		row("ramp", "hpa:queue=1", 0.96, 14),
+	}
+	cmps, err := Compare(rows, "kis", "oracle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spike, ramp := cmps[0], cmps[1]
+	if spike.TunedHPA.Scaler != "hpa:gpu=90" || ramp.TunedHPA.Scaler != "hpa:queue=1" {
+		t.Fatalf("tuned HPA: spike %s, ramp %s; want hpa:gpu=90 and hpa:queue=1", spike.TunedHPA.Scaler, ramp.TunedHPA.Scaler)
+	}
+	// spike: 0.995 >= 0.992; 6 <= 0.8*9 = 7.2; 6 <= 1.15*5.5 = 6.325.
+	if !spike.SLOMet || !spike.CostMet || !spike.OracleMet {
+		t.Errorf("spike verdicts %v %v %v, want all met", spike.SLOMet, spike.CostMet, spike.OracleMet)
+	}
+	// ramp: 0.97 >= 0.96; 5 <= 11.2; 5 > 1.15*4 = 4.6.
+	if !ramp.SLOMet || !ramp.CostMet || ramp.OracleMet {
+		t.Errorf("ramp verdicts %v %v %v, want met, met, not met", ramp.SLOMet, ramp.CostMet, ramp.OracleMet)
+	}
+	if len(spike.Others) != 3 {
+		t.Errorf("spike context rows %d, want 3 (the other two HPAs and predictive)", len(spike.Others))
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, cmps, "kis-sim compare"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| ramp | 97.00 | 5.00 | `hpa:queue=1` |") || !strings.Contains(md.String(), "**not met**") {
+		t.Errorf("markdown:\n%s", md.String())
+	}
+	if _, err := Compare([]Row{row("x", "kis", 1, 1)}, "kis", "oracle"); err == nil {
+		t.Error("a scenario without oracle or HPA rows was accepted")
+	}
+}

@@ -1,0 +1,355 @@
+package rl
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kisproject/kis/policy"
+	"github.com/kisproject/kis/sim"
+	"github.com/kisproject/kis/sim/autoscale"
+	"github.com/kisproject/kis/sim/traffic"
+)
+
+// Config is a training run.
+type Config struct {
+	PPO policy.PPOConfig
+	// Base is the simulation every episode starts from (cluster, profile,
+	// scheduler, reward weights); scenario and seed are drawn per episode.
+	Base sim.Config
+	// Iterations of (rollouts, update); EpisodesPerIteration episodes each.
+	Iterations           int
+	EpisodesPerIteration int
+	// EpisodeLength is each episode's simulated time.
+	EpisodeLength time.Duration
+	// Parallel episodes at once.
+	Parallel int
+	// ValidateEvery iterations the greedy policy is scored on
+	// ValidationEpisodes held-out episodes; the best scoring model is the
+	// result of training. PPO's last iterate is often not its best.
+	ValidateEvery      int
+	ValidationEpisodes int
+}
+
+// DefaultConfig returns the settings `kis-sim train` uses.
+func DefaultConfig() Config {
+	return Config{
+		PPO: policy.DefaultPPOConfig(), Base: sim.DefaultConfig(),
+		Iterations: 60, EpisodesPerIteration: 16, EpisodeLength: 45 * time.Minute, Parallel: 2,
+		ValidateEvery: 10, ValidationEpisodes: 16,
+	}
+}
+
+// Validate reports the first unusable setting.
+func (c *Config) Validate() error {
+	if err := c.PPO.Validate(); err != nil {
+		return err
+	}
+	if c.Iterations < 1 || c.EpisodesPerIteration < 1 || c.Parallel < 1 || c.EpisodeLength < 5*time.Minute ||
+		c.ValidateEvery < 1 || c.ValidationEpisodes < 1 {
+		return fmt.Errorf("train: iterations, episodes, parallelism and validation settings must be >= 1 and episodes >= 5m")
+	}
+	return c.Base.Validate()
+}
+
+// Progress is one iteration's learning-curve row. Every number is measured.
+type Progress struct {
+	Iteration  int
+	Episodes   int // total so far
+	MeanReward float64
+	MovingAvg  float64 // of MeanReward over the last 10 iterations
+	SLO        float64 // mean SLO attainment of the iteration's episodes
+	GPUHours   float64 // mean per episode
+	Stats      policy.UpdateStats
+	// Validation is the greedy policy's mean reward on the held-out
+	// episodes, NaN on iterations without validation.
+	Validation  float64
+	WallSeconds float64
+}
+
+// CurveHeader is the learning curve CSV's header.
+var CurveHeader = []string{"iteration", "episodes", "mean_reward", "moving_avg", "slo_attainment", "gpu_hours", "policy_loss", "value_loss", "entropy", "approx_kl", "validation_reward"}
+
+// Record returns the row's CSV fields (wall time is left out so that the
+// same seed gives the same file).
+func (p Progress) Record() []string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }
+	return []string{strconv.Itoa(p.Iteration), strconv.Itoa(p.Episodes), f(p.MeanReward), f(p.MovingAvg), f(p.SLO), f(p.GPUHours),
+		f(p.Stats.PolicyLoss), f(p.Stats.ValueLoss), f(p.Stats.Entropy), f(p.Stats.ApproxKL), f(p.Validation)}
+}
+
+// Train runs PPO from model (new or resumed), calling progress after each
+// iteration, checkpoint with the model after each update, and best with a
+// copy of the model whenever its validation score is the best so far.
+func Train(ctx context.Context, cfg Config, model *policy.Model, startIteration int, progress func(Progress), checkpoint, best func(*policy.Model) error) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	trainer, err := policy.NewTrainer(model, cfg.PPO)
+	if err != nil {
+		return err
+	}
+	var recent []float64
+	bestScore := math.Inf(-1)
+	for it := startIteration; it < startIteration+cfg.Iterations; it++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		start := time.Now()
+		eps, err := rollouts(ctx, cfg, model, it, false)
+		if err != nil {
+			return err
+		}
+		var samples []policy.Sample
+		p := Progress{Iteration: it + 1, Episodes: (it + 1) * cfg.EpisodesPerIteration}
+		for _, e := range eps {
+			samples = append(samples, e.samples...)
+			p.MeanReward += e.result.Reward / float64(len(eps))
+			p.SLO += e.result.SLOAttainment / float64(len(eps))
+			p.GPUHours += e.result.GPUHours / float64(len(eps))
+		}
+		if len(samples) == 0 {
+			return fmt.Errorf("iteration %d produced no decisions", it+1)
+		}
+		p.Stats = trainer.Update(samples)
+		// New normalisation statistics take effect from the next rollouts,
+		// so each update sees the features exactly as its rollouts did.
+		for _, s := range samples {
+			model.Normalizer.Observe(s.Obs)
+		}
+		recent = append(recent, p.MeanReward)
+		if len(recent) > 10 {
+			recent = recent[1:]
+		}
+		for _, r := range recent {
+			p.MovingAvg += r / float64(len(recent))
+		}
+		p.Validation = math.NaN()
+		if (it+1)%cfg.ValidateEvery == 0 || it+1 == startIteration+cfg.Iterations {
+			if p.Validation, err = Validate(ctx, cfg, model); err != nil {
+				return err
+			}
+			if p.Validation > bestScore && best != nil {
+				bestScore = p.Validation
+				snapshot, err := copyModel(model)
+				if err != nil {
+					return err
+				}
+				if err := best(snapshot); err != nil {
+					return err
+				}
+			}
+		}
+		p.WallSeconds = time.Since(start).Seconds()
+		if checkpoint != nil {
+			if err := checkpoint(model); err != nil {
+				return err
+			}
+		}
+		if progress != nil {
+			progress(p)
+		}
+	}
+	return nil
+}
+
+// Validate scores the greedy policy: its mean reward over
+// cfg.ValidationEpisodes episodes that training never sees.
+func Validate(ctx context.Context, cfg Config, model *policy.Model) (float64, error) {
+	v := cfg
+	v.EpisodesPerIteration = cfg.ValidationEpisodes
+	eps, err := rollouts(ctx, v, model, validationIteration, true)
+	if err != nil {
+		return 0, err
+	}
+	total := 0.0
+	for _, e := range eps {
+		total += e.result.Reward
+	}
+	return total / float64(len(eps)), nil
+}
+
+// validationIteration seeds the held-out episodes; training iterations
+// never reach it.
+const validationIteration = 1 << 30
+
+func copyModel(m *policy.Model) (*policy.Model, error) {
+	var buf bytes.Buffer
+	if err := m.Write(&buf); err != nil {
+		return nil, err
+	}
+	return policy.ReadModel(&buf)
+}
+
+type episode struct {
+	samples []policy.Sample
+	result  sim.Result
+}
+
+// rollouts runs one iteration's episodes on cfg.Parallel goroutines. Each
+// episode's scenario and seeds derive from (seed, iteration, index) only,
+// and results are kept in index order, so the outcome does not depend on
+// goroutine scheduling.
+func rollouts(ctx context.Context, cfg Config, model *policy.Model, iteration int, greedy bool) ([]episode, error) {
+	eps := make([]episode, cfg.EpisodesPerIteration)
+	errs := make([]error, len(eps))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range cfg.Parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			actor, p := policy.NewActor(model), policy.NewPolicy(model)
+			for i := range next {
+				eps[i], errs[i] = runEpisode(cfg, actor, p, greedy, model.Scales, iteration, i)
+			}
+		}()
+	}
+	for i := range eps {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return eps, ctx.Err()
+}
+
+// Scenario draws an episode's traffic: any of the four patterns, with base
+// load (1-3 replicas' worth of capacity), peak (2-5x base, at most 10
+// replicas' worth, which the default cluster's 20 replicas can serve),
+// period and spike length randomised around the defaults, so one policy
+// learns them all. Loads beyond the cluster would reward nothing but noise.
+func Scenario(rng *rand.Rand, length time.Duration, capacity float64) string {
+	kind := traffic.Kinds[rng.IntN(len(traffic.Kinds))]
+	base := capacity * (1 + 2*rng.Float64())
+	peak := min(base*(2+3*rng.Float64()), 10*capacity)
+	s := fmt.Sprintf("%s:duration=%s,base=%.4f,peak=%.4f,jitter=%.2f", kind, length, base, peak, 0.05+0.1*rng.Float64())
+	switch kind {
+	case traffic.Periodic:
+		s += fmt.Sprintf(",period=%s", time.Duration(10+20*rng.Float64())*time.Minute)
+	case traffic.Random:
+		s += fmt.Sprintf(",period=%s", time.Duration(2+4*rng.Float64())*time.Minute)
+	case traffic.Spike:
+		period := time.Duration(6+10*rng.Float64()) * time.Minute
+		s += fmt.Sprintf(",period=%s,spike=%s", period, time.Duration(40+100*rng.Float64())*time.Second)
+	}
+	return s
+}
+
+func runEpisode(cfg Config, actor *policy.Actor, greedyPolicy *policy.Policy, greedy bool, scales []float64, iteration, index int) (episode, error) {
+	seed := cfg.PPO.Seed*1_000_003 + uint64(iteration)*1_009 + uint64(index)
+	rng := rand.New(rand.NewPCG(seed, 0x65))
+	sc := cfg.Base
+	sc.Seed = seed
+	sc.RecordSeries = true
+	sc.Scenario = Scenario(rng, cfg.EpisodeLength, sim.ReplicaCapacity(&sc.Profile))
+	agent := &sampler{actor: actor, rng: rng, scales: scales, lo: sc.MinReplicas, hi: sc.MaxReplicas}
+	if greedy {
+		agent.greedy = greedyPolicy
+	}
+	sc.Scaler = "agent"
+	s, err := sim.NewWithAutoscaler(sc, agent)
+	if err != nil {
+		return episode{}, fmt.Errorf("episode %d.%d (%s): %w", iteration, index, sc.Scenario, err)
+	}
+	res := s.Run()
+	// The action at sync i is judged by the interval that follows it, whose
+	// reward closes at sync i+1; the last action has none and is dropped.
+	n := min(len(agent.samples), len(res.Series)-1)
+	samples := agent.samples[:n]
+	rewards, values := make([]float64, n), make([]float64, n)
+	done := make([]bool, n)
+	for i := range samples {
+		rewards[i] = res.Series[i+1].Reward
+		values[i] = samples[i].Value
+	}
+	last := 0.0
+	if n < len(agent.samples) {
+		last = agent.samples[n].Value
+	}
+	adv, ret := make([]float64, n), make([]float64, n)
+	policy.GAE(rewards, values, done, last, cfg.PPO.Gamma, cfg.PPO.Lambda, adv, ret)
+	for i := range samples {
+		samples[i].Adv, samples[i].Return = adv[i], ret[i]
+	}
+	return episode{samples: samples, result: res}, nil
+}
+
+// sampler is the training-time autoscaler: it samples the policy and
+// records every decision.
+type sampler struct {
+	actor   *policy.Actor
+	rng     *rand.Rand
+	scales  []float64
+	lo, hi  int32
+	samples []policy.Sample
+	// greedy, when set, decides instead (validation), recording nothing.
+	greedy *policy.Policy
+}
+
+func (a *sampler) Name() string { return "agent" }
+
+func (a *sampler) Desired(in *autoscale.Input) int32 {
+	if a.greedy != nil {
+		return a.greedy.Desired(in.Obs, in.SpecReplicas, a.lo, a.hi)
+	}
+	x := in.Obs.Vector(nil)
+	action, logp, value := a.actor.Sample(x, a.rng)
+	a.samples = append(a.samples, policy.Sample{Obs: x, Action: action, LogP: logp, Value: value})
+	return policy.ApplyScale(in.SpecReplicas, a.scales[action], a.lo, a.hi)
+}
+
+// WriteCurve writes the learning curve CSV.
+func WriteCurve(w io.Writer, rows []Progress) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(CurveHeader); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err := cw.Write(r.Record()); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// ReadCurve reads a learning curve written by WriteCurve, to resume.
+func ReadCurve(r io.Reader) ([]Progress, error) {
+	recs, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("reading learning curve: %w", err)
+	}
+	if len(recs) == 0 || strings.Join(recs[0], ",") != strings.Join(CurveHeader, ",") {
+		return nil, fmt.Errorf("learning curve: header must be %s", strings.Join(CurveHeader, ","))
+	}
+	var rows []Progress
+	for i, rec := range recs[1:] {
+		var v [11]float64
+		for j, field := range rec {
+			f, err := strconv.ParseFloat(field, 64)
+			if err != nil {
+				return nil, fmt.Errorf("learning curve line %d, %s: %q is not a number", i+2, CurveHeader[j], field)
+			}
+			v[j] = f
+		}
+		rows = append(rows, Progress{Iteration: int(v[0]), Episodes: int(v[1]), MeanReward: v[2], MovingAvg: v[3], SLO: v[4], GPUHours: v[5],
+			Stats: policy.UpdateStats{PolicyLoss: v[6], ValueLoss: v[7], Entropy: v[8], ApproxKL: v[9]}, Validation: v[10]})
+	}
+	return rows, nil
+}
