@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"strconv"
 
 	"k8s.io/utils/clock"
 
@@ -33,6 +34,19 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// NodesOf expands a spec's pools into nodes named <pool>-<index>, in spec
+// order, with no GPUs in use.
+func NodesOf(spec *cluster.Spec) []*Node {
+	var nodes []*Node
+	for pi := range spec.NodePools {
+		pool := &spec.NodePools[pi]
+		for i := 0; i < pool.Count; i++ {
+			nodes = append(nodes, &Node{Name: pool.Name + "-" + strconv.Itoa(i), Pool: pool, GPUs: pool.GPUsPerNode})
+		}
+	}
+	return nodes
 }
 
 // PodRequest is what a replica needs from a node.

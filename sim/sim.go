@@ -131,12 +131,7 @@ func newSimulation(cfg Config, scaler autoscale.Autoscaler) (*Simulation, error)
 		s.end = min(s.end, cfg.Duration)
 	}
 
-	for pi := range cfg.Cluster.NodePools {
-		pool := &cfg.Cluster.NodePools[pi]
-		for i := 0; i < pool.Count; i++ {
-			s.nodes = append(s.nodes, &Node{Name: fmt.Sprintf("%s-%d", pool.Name, i), Pool: pool, GPUs: pool.GPUsPerNode})
-		}
-	}
+	s.nodes = NodesOf(cfg.Cluster)
 
 	s.sched = FirstFit{}
 	if cfg.NewScheduler != nil {

@@ -83,12 +83,7 @@ func TestManifestConfigLoadsInSchedulerAndSim(t *testing.T) {
 		t.Fatalf("profiles %v, want only %s", got, schedulermanifests.ProfileName)
 	}
 
-	spec := cluster.Default()
-	var nodes []*sim.Node
-	for i := range spec.NodePools {
-		p := &spec.NodePools[i]
-		nodes = append(nodes, &sim.Node{Name: p.Name, Pool: p, GPUs: p.GPUsPerNode})
-	}
+	nodes := sim.NodesOf(cluster.Default())
 	prof, _ := workload.LookupProfile("llm")
 	profile, err := kubesched.Profile(kubesched.GPUAwareProfile)
 	if err != nil {

@@ -29,13 +29,7 @@ startup: {imagePullMBps: 150, remoteLoadMBps: 180, localLoadMBps: 900}
 			if err != nil {
 				b.Fatal(err)
 			}
-			var ns []*sim.Node
-			for pi := range c.NodePools {
-				p := &c.NodePools[pi]
-				for i := 0; i < p.Count; i++ {
-					ns = append(ns, &sim.Node{Name: fmt.Sprintf("%s-%d", p.Name, i), Pool: p, GPUs: p.GPUsPerNode})
-				}
-			}
+			ns := sim.NodesOf(c)
 			prof, _ := workload.LookupProfile("llm")
 			f, _ := kubesched.NewFactory(kubesched.GPUAwareProfile)
 			var clk engine.Clock

@@ -49,15 +49,8 @@ func nodes(t testing.TB) ([]*sim.Node, *workload.Profile) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []*sim.Node
-	for pi := range c.NodePools {
-		p := &c.NodePools[pi]
-		for i := 0; i < p.Count; i++ {
-			out = append(out, &sim.Node{Name: p.Name + "-" + string(rune('0'+i)), Pool: p, GPUs: p.GPUsPerNode})
-		}
-	}
 	prof, _ := workload.LookupProfile("llm")
-	return out, &prof
+	return sim.NodesOf(c), &prof
 }
 
 func request(i int, prof *workload.Profile) *sim.PodRequest {
