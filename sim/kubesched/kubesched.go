@@ -94,26 +94,23 @@ var registerMetrics sync.Once
 
 // Scheduler is a sim.Scheduler backed by the scheduler framework.
 type Scheduler struct {
+	ctx       context.Context
 	fw        framework.Framework
-	snapshot  *cache.Snapshot
-	nodes     []string // sim node index -> name
-	ordered   []fwk.NodeInfo
-	feasible  []fwk.NodeInfo // reused between cycles
-	nextStart int
+	telemetry *Telemetry
+	nodes     []string       // sim node index -> name
+	index     map[string]int // name -> sim node index
+	ordered   []fwk.NodeInfo // the snapshot's NodeInfos in sim node order
+	pods      map[string]*corev1.Pod
+	poolOf    map[string]*cluster.NodePool
 
 	percentageOfNodesToScore int32
+	nextStart                int
+	feasible, reps           []fwk.NodeInfo // reused between cycles
 	filterCache              map[int]filterVerdict
 	filterShape              podShape
-	poolOf                   map[string]*cluster.NodePool
 	seenClasses              map[nodeClass]bool
-	reps                     []fwk.NodeInfo
 	// noEquivalence turns off the filter cache and node grouping, for tests.
 	noEquivalence bool
-	index         map[string]int
-	pods          map[string]*corev1.Pod
-	telemetry     *Telemetry
-	prof          *workload.Profile
-	ctx           context.Context
 }
 
 var (
@@ -140,7 +137,7 @@ func New(profile *schedconfig.KubeSchedulerProfile, nodes []*sim.Node, prof *wor
 	ctx := klog.NewContext(context.Background(), klog.Background().V(10)) // quiet: decisions log at V(4)+
 
 	s := &Scheduler{
-		index: map[string]int{}, pods: map[string]*corev1.Pod{}, prof: prof, ctx: ctx,
+		index: map[string]int{}, pods: map[string]*corev1.Pod{}, ctx: ctx,
 		filterCache: map[int]filterVerdict{}, poolOf: map[string]*cluster.NodePool{}, seenClasses: map[nodeClass]bool{},
 	}
 	if profile.PercentageOfNodesToScore != nil {
@@ -166,11 +163,11 @@ func New(profile *schedconfig.KubeSchedulerProfile, nodes []*sim.Node, prof *wor
 	// because simulated replicas have neither. (Snapshot.StartMutations
 	// would maintain them, but its clones lose the image spread that
 	// ImageLocality scores with.)
-	s.snapshot = cache.NewSnapshot(nil, kubeNodes)
+	snapshot := cache.NewSnapshot(nil, kubeNodes)
 	// The snapshot lists nodes in map order; keep the spec's order so that
 	// Filter and Score see nodes, and ties break, the same way every run.
 	for _, name := range s.nodes {
-		ni, err := s.snapshot.Get(name)
+		ni, err := snapshot.Get(name)
 		if err != nil {
 			return nil, err
 		}
@@ -190,7 +187,7 @@ func New(profile *schedconfig.KubeSchedulerProfile, nodes []*sim.Node, prof *wor
 		frameworkruntime.WithInformerFactory(factory),
 		frameworkruntime.WithSharedDRAManager(draManager),
 		frameworkruntime.WithSharedCSIManager(nodevolumelimits.NewCSIManager(factory.Storage().V1().CSINodes().Lister())),
-		frameworkruntime.WithSnapshotSharedLister(s.snapshot),
+		frameworkruntime.WithSnapshotSharedLister(snapshot),
 		frameworkruntime.WithParallelism(1),
 	)
 	if err != nil {
