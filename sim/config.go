@@ -75,7 +75,7 @@ func DefaultConfig() Config {
 		ScrapeInterval: 15 * time.Second,
 		GracePeriod:    30 * time.Second,
 		Balancer:       LeastOutstanding,
-		Reward:         RewardWeights{SLO: 6, Cost: 0.3, Churn: 0.05},
+		Reward:         RewardWeights{SLO: 6, Cost: 0.3, Churn: 0.3},
 	}
 }
 
