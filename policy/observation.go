@@ -93,7 +93,7 @@ func FromSignals(s Signals) (Observation, error) {
 		{"pending_pods", s.PendingPods},
 	}
 	for _, c := range checks {
-		if math.IsNaN(c.v) || math.IsInf(c.v, 0) || c.v < 0 {
+		if !finite(c.v) || c.v < 0 {
 			return Observation{}, fmt.Errorf("signal %s: %v is not a finite non-negative number", c.name, c.v)
 		}
 	}

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 
 	"k8s.io/utils/clock"
@@ -21,20 +22,11 @@ type Node struct {
 	GPUsUsed int
 }
 
-// Caches reports whether the node holds image on local disk.
-func (n *Node) CachesImage(image string) bool { return contains(n.Pool.Cached.Images, image) }
+// CachesImage reports whether the node holds image on local disk.
+func (n *Node) CachesImage(image string) bool { return slices.Contains(n.Pool.Cached.Images, image) }
 
 // CachesModel reports whether the node holds model's weights on local disk.
-func (n *Node) CachesModel(model string) bool { return contains(n.Pool.Cached.Models, model) }
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
+func (n *Node) CachesModel(model string) bool { return slices.Contains(n.Pool.Cached.Models, model) }
 
 // NodesOf expands a spec's pools into nodes named <pool>-<index>, in spec
 // order, with no GPUs in use.

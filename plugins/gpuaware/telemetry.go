@@ -1,6 +1,9 @@
 package gpuaware
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // NodeTelemetry is what a telemetry source knows about one node's GPUs.
 type NodeTelemetry struct {
@@ -15,14 +18,7 @@ type NodeTelemetry struct {
 }
 
 // HasModel reports whether model is in the node's cache.
-func (t *NodeTelemetry) HasModel(model string) bool {
-	for _, m := range t.CachedModels {
-		if m == model {
-			return true
-		}
-	}
-	return false
-}
+func (t *NodeTelemetry) HasModel(model string) bool { return slices.Contains(t.CachedModels, model) }
 
 // Telemetry is a source of live GPU data. It is read on the scheduling
 // path, so implementations answer from memory: kis-scheduler's Prometheus

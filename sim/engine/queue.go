@@ -29,9 +29,6 @@ func (l *Loop) Clock() *Clock { return &l.clock }
 // Now is the current virtual time.
 func (l *Loop) Now() time.Duration { return l.clock.now }
 
-// Len is the number of pending events.
-func (l *Loop) Len() int { return len(l.heap) }
-
 // Schedule queues an event at now+delay. A negative delay is a programming
 // error: an event may not happen in the past.
 func (l *Loop) Schedule(delay time.Duration, kind uint8, target int32, gen uint32) {
