@@ -12,7 +12,7 @@ KUBE_VERSION := v1.37.2
 LDFLAGS := -X main.version=$(VERSION) -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION)
 BIN := bin
 # Packages whose code runs goroutines: tested under the race detector.
-RACE_PKGS := ./sim/eval/... ./sim/rl/... ./plugins/gpuaware/telemetry/...
+RACE_PKGS := ./sim/eval/... ./sim/rl/... ./plugins/gpuaware/telemetry/... ./adapter/...
 FUZZTIME ?= 10s
 
 .PHONY: help
@@ -30,9 +30,16 @@ test: ## run all tests (race detector on the concurrent packages) and the short 
 	$(MAKE) fuzz
 
 .PHONY: integration-test
-integration-test: ## run the tests against a real etcd + kube-apiserver (built once into ~/.cache/kis by hack/build-control-plane.sh)
+integration-test: ## run the tests against a real etcd + kube-apiserver + Prometheus (built/installed once by hack/)
 	./hack/build-control-plane.sh etcd kube-apiserver >/dev/null
+	./hack/install-prometheus.sh
 	$(GO) test -tags integration -count=1 ./test/integration/...
+
+.PHONY: adapter-load
+adapter-load: ## print kis-adapter's latency at 200 requests/s, direct and through the aggregator
+	./hack/build-control-plane.sh etcd kube-apiserver >/dev/null
+	./hack/install-prometheus.sh
+	$(GO) test -tags integration -count=1 -v -run '^TestAdapterServesThroughAggregator$$' ./test/integration/ | grep -E 'requests, p50|^(ok|FAIL|---)'
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries KIS's integration and e2e tests start
-# (kube-apiserver, kube-controller-manager, etcd) from the Go module proxy,
-# into a cache outside the repository keyed by version, and prints the
+# (kube-apiserver, kube-controller-manager, etcd, kwok) from the Go module
+# proxy, into a cache outside the repository keyed by version, and prints the
 # directory. A binary already in the cache is reused; a cold build of all
-# three takes ~20 minutes on 2 cores.
+# four takes ~25 minutes on 2 cores.
 #
 #   hack/build-control-plane.sh [component...]   (default: all)
 #   KIS_CACHE_DIR   cache root (default: $XDG_CACHE_HOME/kis or ~/.cache/kis)
@@ -13,6 +13,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$PATH:/usr/local/go/bin"
 KUBE_VERSION=v1.37.2
 ETCD_VERSION=v3.7.3
+KWOK_VERSION=v0.8.0
 CACHE=${KIS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kis}
 BIN=$CACHE/bin
 
@@ -33,13 +34,14 @@ build() { # build <name> <version> <tool module dir> <package>
 }
 
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(etcd kube-apiserver kube-controller-manager)
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kube-apiserver kube-controller-manager kwok)
 for c in "${components[@]}"; do
   case $c in
     etcd) build etcd "$ETCD_VERSION" etcd go.etcd.io/etcd/server/v3 ;;
     kube-apiserver) build kube-apiserver "$KUBE_VERSION" kube k8s.io/kubernetes/cmd/kube-apiserver ;;
     kube-controller-manager) build kube-controller-manager "$KUBE_VERSION" kube k8s.io/kubernetes/cmd/kube-controller-manager ;;
-    *) echo "unknown component $c (known: etcd kube-apiserver kube-controller-manager)" >&2; exit 2 ;;
+    kwok) build kwok "$KWOK_VERSION" kwok sigs.k8s.io/kwok/cmd/kwok ;;
+    *) echo "unknown component $c (known: etcd kube-apiserver kube-controller-manager kwok)" >&2; exit 2 ;;
   esac
 done
 echo "$BIN"

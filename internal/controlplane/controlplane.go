@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -35,14 +34,7 @@ type ControlPlane struct {
 	// APIServerURL is https://127.0.0.1:<port>.
 	APIServerURL string
 
-	procs []*process
-}
-
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
+	*Processes
 }
 
 // BinDir builds (or finds in the cache) the control-plane binaries with
@@ -97,19 +89,18 @@ func Start(t testing.TB) *ControlPlane {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cp := &ControlPlane{Dir: dir, PKI: p}
-	t.Cleanup(cp.stop)
+	cp := &ControlPlane{Dir: dir, PKI: p, Processes: NewProcesses(t, dir)}
 
-	etcdPort, peerPort, apiPort := freePort(t), freePort(t), freePort(t)
+	etcdPort, peerPort, apiPort := FreePort(t), FreePort(t), FreePort(t)
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(etcdPort)
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(peerPort)
-	cp.start(t, "etcd", filepath.Join(bin, "etcd-"+EtcdVersion),
+	cp.Start(t, "etcd", filepath.Join(bin, "etcd-"+EtcdVersion),
 		"--name=kis-test", "--data-dir="+filepath.Join(dir, "etcd"),
 		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
 		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
 		"--initial-cluster=kis-test="+peerURL,
 		"--unsafe-no-fsync=true", "--log-level=warn")
-	cp.waitFor(t, "etcd", 60*time.Second, func() error {
+	cp.WaitFor(t, "etcd", 60*time.Second, func() error {
 		resp, err := http.Get(etcdURL + "/health")
 		if err != nil {
 			return err
@@ -122,7 +113,7 @@ func Start(t testing.TB) *ControlPlane {
 	})
 
 	cp.APIServerURL = "https://127.0.0.1:" + strconv.Itoa(apiPort)
-	cp.start(t, "kube-apiserver", filepath.Join(bin, "kube-apiserver-"+KubeVersion),
+	cp.Start(t, "kube-apiserver", filepath.Join(bin, "kube-apiserver-"+KubeVersion),
 		"--etcd-servers="+etcdURL,
 		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(apiPort), "--advertise-address=127.0.0.1",
 		// Loopback is not a valid endpoint for the kubernetes Service.
@@ -150,7 +141,7 @@ func Start(t testing.TB) *ControlPlane {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cp.waitFor(t, "kube-apiserver /readyz", 120*time.Second, func() error {
+	cp.WaitFor(t, "kube-apiserver /readyz", 120*time.Second, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		body, err := cp.Client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
@@ -185,83 +176,8 @@ current-context: kis-test
 `, cp.APIServerURL, cp.PKI.CACert, cp.PKI.AdminCert, cp.PKI.AdminKey))
 }
 
-func (cp *ControlPlane) start(t testing.TB, name, path string, args ...string) {
-	t.Helper()
-	logPath := filepath.Join(cp.Dir, name+".log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(path, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// Its own process group, so a stop reaches anything it forks.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		cmd.Wait()
-		logFile.Close()
-		close(p.done)
-	}()
-	cp.procs = append(cp.procs, p)
-}
-
-// waitFor polls check until it succeeds, failing fast with the log's tail
-// if a started process died.
-func (cp *ControlPlane) waitFor(t testing.TB, what string, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
-		for _, p := range cp.procs {
-			select {
-			case <-p.done:
-				t.Fatalf("%s exited while waiting for %s:\n%s", p.name, what, tail(p.log, 20))
-			default:
-			}
-		}
-		if last = check(); last == nil {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s: %v", timeout, what, last)
-}
-
-// stop ends the processes in reverse start order: SIGTERM, then SIGKILL
-// after 10 s.
-func (cp *ControlPlane) stop() {
-	for i := len(cp.procs) - 1; i >= 0; i-- {
-		p := cp.procs[i]
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-	}
-	cp.procs = nil
-}
-
-// Logs returns the last lines of a component's log, for failure messages.
-func (cp *ControlPlane) Logs(name string, lines int) string {
-	return tail(filepath.Join(cp.Dir, name+".log"), lines)
-}
-
-func tail(path string, lines int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	return strings.Join(all[max(0, len(all)-lines):], "\n")
-}
-
-func freePort(t testing.TB) int {
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -25,6 +25,9 @@ type pki struct {
 	FrontProxyCA                  string
 	FrontProxyCert, FrontProxyKey string
 	SAKey, SAPub                  string
+	// AdapterCert serves kis-adapter as the aggregation layer reaches it
+	// (kis-adapter.kis-system.svc) and on loopback.
+	AdapterCert, AdapterKey string
 }
 
 type keyPair struct {
@@ -48,6 +51,15 @@ func newPKI(dir string) (*pki, error) {
 		Subject:     pkix.Name{CommonName: "kube-apiserver"},
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
 		DNSNames:    []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := p.issue("kis-adapter", ca, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "kis-adapter"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:    []string{"localhost", "kis-adapter.kis-system.svc"},
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}); err != nil {
@@ -84,6 +96,7 @@ func newPKI(dir string) (*pki, error) {
 	}
 	p.CACert, p.CAKey = filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key")
 	p.ServingCert, p.ServingKey = filepath.Join(dir, "apiserver.crt"), filepath.Join(dir, "apiserver.key")
+	p.AdapterCert, p.AdapterKey = filepath.Join(dir, "kis-adapter.crt"), filepath.Join(dir, "kis-adapter.key")
 	p.AdminCert, p.AdminKey = filepath.Join(dir, "admin.crt"), filepath.Join(dir, "admin.key")
 	p.FrontProxyCA = filepath.Join(dir, "front-proxy-ca.crt")
 	p.FrontProxyCert, p.FrontProxyKey = filepath.Join(dir, "front-proxy-client.crt"), filepath.Join(dir, "front-proxy-client.key")

@@ -45,6 +45,9 @@ type Input struct {
 	SpecReplicas int32
 	// Pods are the pods matching the workload's selector.
 	Pods []Pod
+	// External are external metrics an adapter serves, by metric name
+	// (e.g. kis-adapter's kis_desired_replicas).
+	External map[string]float64
 }
 
 // Env is what an autoscaler may know about the workload when it is built.

@@ -363,7 +363,8 @@ func externalMetric(in *Input, name string) (float64, bool) {
 	if name == MetricOutstanding {
 		return in.Obs.Waiting + in.Obs.Running, true
 	}
-	return 0, false
+	v, ok := in.External[name]
+	return v, ok
 }
 
 // externalPerPodReplicas is GetExternalPerPodMetricReplicas: the total over

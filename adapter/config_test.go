@@ -1,0 +1,123 @@
+package adapter
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const validConfig = `
+prometheus:
+  url: http://127.0.0.1:9090
+targets:
+- namespace: serving
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: llm}
+  minReplicas: 1
+  maxReplicas: 10
+  sloSeconds: 2
+`
+
+func TestParseConfigDefaults(t *testing.T) {
+	cfg, err := ParseConfig([]byte(validConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := cfg.Targets[0]
+	got := []any{cfg.MetricName, cfg.Interval.Duration, cfg.MaxStaleness.Duration, cfg.HoldFor.Duration, cfg.Prometheus.Timeout.Duration,
+		tg.ID, tg.Scaler, tg.Queries.Set, tg.Queries.Selector, tg.Direct}
+	want := []any{"kis_desired_replicas", 15 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Second,
+		"serving.llm", "kis", "vllm", `namespace="serving",pod=~"llm-.*"`, false}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("defaults (-want,+got):\n%s", diff)
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	target := func(extra string) string {
+		return "prometheus: {url: http://p:9090}\ntargets:\n- namespace: serving\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: llm}\n  minReplicas: 1\n  maxReplicas: 10\n  sloSeconds: 2\n" + extra
+	}
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"unknown field", target("  maxReplica: 3\n"), []string{`unknown field "targets[0].maxReplica"`}},
+		{"no prometheus, no targets", "interval: 10s\n", []string{"prometheus.url: Required value", "targets: Required value"}},
+		{"bounds", strings.Replace(target(""), "minReplicas: 1", "minReplicas: 0", 1), []string{"targets[0].minReplicas: Invalid value: 0: must be at least 1"}},
+		{"max below min", strings.Replace(target(""), "maxReplicas: 10", "maxReplicas: 0", 1), []string{"targets[0].maxReplicas: Invalid value: 0: must be at least minReplicas"}},
+		{"slo", strings.Replace(target(""), "sloSeconds: 2", "sloSeconds: -1", 1), []string{"targets[0].sloSeconds: Invalid value: -1"}},
+		{"scaler", target("  scaler: queue:0\n"), []string{`targets[0].scaler: Invalid value: "queue:0": want queue:<outstanding requests per replica > 0>`}},
+		{"unknown scaler", target("  scaler: magic\n"), []string{`targets[0].scaler: Invalid value: "magic": unknown scaler`}},
+		{"query set", target("  queries: {set: tgi}\n"), []string{`targets[0].queries.set: Unsupported value: "tgi": supported values: "triton", "vllm"`}},
+		{"override name", target("  queries: {overrides: {latency: up}}\n"), []string{`targets[0].queries.overrides[latency]: Unsupported value: "latency"`}},
+		{"override template", target("  queries: {overrides: {waiting: 'sum(x{<<.Selector>})'}}\n"), []string{`targets[0].queries.overrides[waiting]: Invalid value`}},
+		{"id not a label value", target("  id: serving/llm\n"), []string{`targets[0].id: Invalid value: "serving/llm"`}},
+		{"namespace", strings.Replace(target(""), "namespace: serving", "namespace: Serving_1", 1), []string{`targets[0].namespace: Invalid value: "Serving_1"`}},
+		{"apiVersion", strings.Replace(target(""), "apiVersion: apps/v1", "apiVersion: a/b/c", 1), []string{`targets[0].scaleTargetRef.apiVersion: Invalid value: "a/b/c"`}},
+		{"metric name", "metricName: kis.desired\n" + target(""), []string{`metricName: Invalid value: "kis.desired"`}},
+		{"timeout vs interval", "interval: 5s\n" + target(""), []string{`prometheus.timeout: Invalid value: "5s": must be shorter than interval`}},
+		{"duplicate", target("") + "- namespace: serving\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: llm}\n  minReplicas: 1\n  maxReplicas: 3\n  sloSeconds: 1\n",
+			[]string{`targets[1].id: Duplicate value: "serving.llm (also targets[0]) in namespace serving"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tc.yaml))
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\ndoes not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestBuiltinVLLMQueries(t *testing.T) {
+	cfg, err := ParseConfig([]byte(validConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := NewQueries(&cfg.Targets[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := `{namespace="serving",pod=~"llm-.*"}`
+	want := Queries{
+		SignalRequestRate:     `sum(rate(vllm:request_success_total` + sel + `[1m]))`,
+		SignalRequestRatePrev: `sum(rate(vllm:request_success_total` + sel + `[1m] offset 1m)) or sum(rate(vllm:request_success_total` + sel + `[1m]))`,
+		SignalWaiting:         `sum(vllm:num_requests_waiting` + sel + `)`,
+		SignalRunning:         `sum(vllm:num_requests_running` + sel + `)`,
+		SignalP95Latency:      `histogram_quantile(0.95, sum by (le) (rate(vllm:e2e_request_latency_seconds_bucket` + sel + `[1m])))`,
+		SignalGPUUtil:         `avg(DCGM_FI_DEV_GPU_UTIL` + sel + `)`,
+		SignalReadyReplicas:   `sum(kube_deployment_status_replicas_ready{namespace="serving",deployment="llm"})`,
+		SignalPendingPods:     `sum(kube_pod_status_phase{phase="Pending",namespace="serving",pod=~"llm-.*"})`,
+		SignalLastScrape:      `max(timestamp(vllm:num_requests_waiting` + sel + `))`,
+	}
+	if diff := cmp.Diff(want, q); diff != "" {
+		t.Errorf("queries (-want,+got):\n%s", diff)
+	}
+}
+
+func TestTritonQueriesConvertMilliseconds(t *testing.T) {
+	cfg, err := ParseConfig([]byte(validConfig + "  queries: {set: triton, overrides: {gpu_util_percent: 'avg(my_util{<<.Selector>>})'}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := NewQueries(&cfg.Targets[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		SignalP95Latency: `histogram_quantile(0.95, sum by (le) (rate(nv_inference_first_response_histogram_ms_bucket{namespace="serving",pod=~"llm-.*"}[1m]))) * 0.001`,
+		SignalRunning:    `vector(0)`,
+		SignalGPUUtil:    `avg(my_util{namespace="serving",pod=~"llm-.*"})`,
+	} {
+		if q[name] != want {
+			t.Errorf("%s = %s, want %s", name, q[name], want)
+		}
+	}
+}

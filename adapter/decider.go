@@ -1,0 +1,66 @@
+package adapter
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/kisproject/kis/policy"
+)
+
+// Decider turns an Observation into a replica count in [lo, hi]. Not safe
+// for concurrent use: each target owns one.
+type Decider interface {
+	Desired(obs policy.Observation, current, lo, hi int32) int32
+}
+
+// NewDecider builds the decider a target's scaler spec names: the embedded
+// KIScaler model, a model file, or a baseline rule.
+func NewDecider(spec string) (Decider, error) {
+	kind, arg, _ := strings.Cut(spec, ":")
+	switch kind {
+	case "kis":
+		var m *policy.Model
+		var err error
+		if arg == "" {
+			m, err = policy.DefaultModel()
+		} else {
+			m, err = policy.LoadModelFile(arg)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("scaler %q: %w", spec, err)
+		}
+		return policy.NewPolicy(m), nil
+	case "queue":
+		f, err := strconv.ParseFloat(arg, 64)
+		if err != nil || !(f > 0) {
+			return nil, fmt.Errorf("scaler %q: want queue:<outstanding requests per replica > 0>", spec)
+		}
+		return queueRule{perReplica: f}, nil
+	case "fixed":
+		n, err := strconv.Atoi(arg)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("scaler %q: want fixed:<replicas >= 1>", spec)
+		}
+		return fixedRule(int32(n)), nil
+	}
+	return nil, fmt.Errorf("scaler %q: unknown; want kis[:<model file>], queue:<n> or fixed:<n>", spec)
+}
+
+// queueRule is KISim's "queue" baseline (a KEDA Prometheus scaler):
+// ceil(outstanding / perReplica). Served with AverageValue 1 and tolerance 0
+// the HPA then computes what an HPA with AverageValue perReplica on the
+// outstanding requests would.
+type queueRule struct{ perReplica float64 }
+
+func (q queueRule) Desired(obs policy.Observation, _, lo, hi int32) int32 {
+	n := math.Ceil((obs.Waiting + obs.Running) / q.perReplica)
+	return int32(min(max(n, float64(lo)), float64(hi)))
+}
+
+type fixedRule int32
+
+func (f fixedRule) Desired(_ policy.Observation, _, lo, hi int32) int32 {
+	return min(max(int32(f), lo), hi)
+}
