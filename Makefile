@@ -11,8 +11,11 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0
 KUBE_VERSION := v1.37.2
 LDFLAGS := -X main.version=$(VERSION) -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION)
 BIN := bin
+# go-nvml's cgo wrappers call NVML functions that CUDA 13 deprecates; the
+# exporter does not use them, so their warnings are noise.
+export CGO_CFLAGS := -O2 -g -Wno-deprecated-declarations
 # Packages whose code runs goroutines: tested under the race detector.
-RACE_PKGS := ./sim/eval/... ./sim/rl/... ./plugins/gpuaware/telemetry/... ./adapter/...
+RACE_PKGS := ./sim/eval/... ./sim/rl/... ./plugins/gpuaware/telemetry/... ./adapter/... ./gpuexporter/...
 FUZZTIME ?= 10s
 
 .PHONY: help
@@ -40,6 +43,10 @@ adapter-load: ## print kis-adapter's latency at 200 requests/s, direct and throu
 	./hack/build-control-plane.sh etcd kube-apiserver >/dev/null
 	./hack/install-prometheus.sh
 	$(GO) test -tags integration -count=1 -v -run '^TestAdapterServesThroughAggregator$$' ./test/integration/ | grep -E 'requests, p50|^(ok|FAIL|---)'
+
+.PHONY: gpu-check
+gpu-check: ## on an NVIDIA GPU machine: run kis-gpu-exporter and check its series against nvidia-smi
+	./hack/gpu-check.sh
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)

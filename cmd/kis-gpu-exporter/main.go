@@ -1,0 +1,87 @@
+// Command kis-gpu-exporter is a node agent that exposes the node's NVIDIA
+// GPUs under DCGM exporter's metric names (through NVML, go-nvml) and the
+// models present in a node-local weight cache, for GPUAware's telemetry.
+// Without a GPU or driver it keeps running, reports
+// kis_gpu_exporter_nvml_up 0 and retries.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
+
+	"github.com/kisproject/kis/gpuexporter"
+)
+
+// version is set at build time (make build).
+var version = "v0.0.0-dev"
+
+func main() {
+	fs := pflag.NewFlagSet("kis-gpu-exporter", pflag.ExitOnError)
+	listen := fs.String("listen-address", ":9400", "address of the /metrics endpoint (9400 is DCGM exporter's port)")
+	hostname := fs.String("hostname", os.Getenv("NODE_NAME"), "value of the Hostname label: the Kubernetes node name (default $NODE_NAME, else the host name)")
+	cacheDir := fs.String("model-cache-dir", "", "node-local model weight cache; each subdirectory is reported as a cached model")
+	minRetry := fs.Duration("nvml-retry-min", time.Second, "first wait before retrying a failed NVML initialisation")
+	maxRetry := fs.Duration("nvml-retry-max", 5*time.Minute, "longest wait between NVML retries")
+	klogFlags := flag.NewFlagSet("klog", flag.ExitOnError)
+	klog.InitFlags(klogFlags)
+	fs.AddGoFlagSet(klogFlags)
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		os.Exit(2)
+	}
+	if *hostname == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			klog.ErrorS(err, "No --hostname and no host name")
+			os.Exit(2)
+		}
+		*hostname = h
+	}
+	if *minRetry <= 0 || *maxRetry < *minRetry {
+		klog.ErrorS(nil, "Want 0 < --nvml-retry-min <= --nvml-retry-max", "min", *minRetry, "max", *maxRetry)
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	exp := gpuexporter.New(nvml.New(), *hostname, *cacheDir)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(exp, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+	srv := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		exp.KeepInitialised(ctx, *minRetry, *maxRetry)
+	}()
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdownCtx)
+	}()
+	klog.InfoS("Starting kis-gpu-exporter", "version", version, "address", *listen, "hostname", *hostname, "modelCacheDir", *cacheDir)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		klog.ErrorS(err, "Serving /metrics")
+		stop()
+		<-done
+		os.Exit(1)
+	}
+	<-done
+}
