@@ -38,6 +38,23 @@ integration-test: ## run the tests against a real etcd + kube-apiserver + Promet
 	./hack/install-prometheus.sh
 	$(GO) test -tags integration -count=1 ./test/integration/...
 
+.PHONY: e2e
+e2e: ## run KIS end to end on a real control plane (etcd, kube-apiserver, controller-manager, KWOK, Prometheus); ~8 min
+	./hack/build-control-plane.sh >/dev/null
+	./hack/install-prometheus.sh
+	$(GO) test -tags e2e -count=1 -v -timeout 30m ./test/e2e/...
+
+CLUSTER_DIR ?= /tmp/kis-cluster
+.PHONY: cluster-up
+cluster-up: ## start the e2e's local control plane in CLUSTER_DIR and leave it running (prints the kubeconfig)
+	./hack/build-control-plane.sh >/dev/null
+	./hack/install-prometheus.sh
+	$(GO) run ./hack/localcluster --dir $(CLUSTER_DIR)
+
+.PHONY: cluster-down
+cluster-down: ## stop every process cluster-up started in CLUSTER_DIR, by PID
+	./hack/cluster-down.sh $(CLUSTER_DIR)
+
 .PHONY: adapter-load
 adapter-load: ## print kis-adapter's latency at 200 requests/s, direct and through the aggregator
 	./hack/build-control-plane.sh etcd kube-apiserver >/dev/null
@@ -62,6 +79,7 @@ verify: ## check formatting, vet and go.mod tidiness
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed on:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./test/...
+	$(GO) vet -tags e2e ./test/...
 	@cp go.mod /tmp/kis-go.mod.bak; cp go.sum /tmp/kis-go.sum.bak; \
 	$(GO) mod tidy; \
 	if ! diff -q go.mod /tmp/kis-go.mod.bak >/dev/null || ! diff -q go.sum /tmp/kis-go.sum.bak >/dev/null; then \

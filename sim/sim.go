@@ -54,6 +54,9 @@ type pod struct {
 	waiting     float64
 	hasWaiting  bool
 	lastScraped time.Duration
+
+	// live is set in live mode, where the pod's own series are exported.
+	live *livePod
 }
 
 func (p *pod) holdsGPU() bool { return p.phase >= phasePulling && p.phase < phaseGone }
@@ -71,6 +74,10 @@ type Simulation struct {
 	nodeStats []NodeStats
 	lbRNG     *rand.Rand
 	end       time.Duration
+	// next is the first arrival not yet processed; more is false once the
+	// source is exhausted.
+	next traffic.Request
+	more bool
 
 	nodes       []*Node
 	pods        []*pod
@@ -103,15 +110,17 @@ type interval struct {
 
 // New prepares a run with the autoscaler cfg.Scaler names. Errors name the
 // bad input.
-func New(cfg Config) (*Simulation, error) { return newSimulation(cfg, nil) }
+func New(cfg Config) (*Simulation, error) { return newSimulation(cfg, nil, false) }
 
 // NewWithAutoscaler prepares a run driven by a, which cfg.Scaler then only
 // names in the results (training runs a sampling policy this way).
 func NewWithAutoscaler(cfg Config, a autoscale.Autoscaler) (*Simulation, error) {
-	return newSimulation(cfg, a)
+	return newSimulation(cfg, a, false)
 }
 
-func newSimulation(cfg Config, scaler autoscale.Autoscaler) (*Simulation, error) {
+// newSimulation prepares a run; a live one starts without replicas, which
+// the real cluster's pods provide.
+func newSimulation(cfg Config, scaler autoscale.Autoscaler, live bool) (*Simulation, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -159,6 +168,9 @@ func newSimulation(cfg Config, scaler autoscale.Autoscaler) (*Simulation, error)
 	s.all, s.window = newSketch(), newSketch()
 	s.res = Result{Scenario: cfg.Scenario, Scaler: cfg.Scaler}
 
+	if live {
+		return s, nil
+	}
 	initial := cfg.InitialReplicas
 	if initial == 0 {
 		initial = initialReplicas(cfg, env, src)
@@ -253,28 +265,40 @@ func seconds(v float64) time.Duration { return time.Duration(v * float64(time.Se
 
 // Run simulates until the scenario ends and returns the outcome.
 func (s *Simulation) Run() Result {
-	s.loop.Schedule(0, evScrape, 0, 0)
+	s.start()
 	// Autoscalers start once the metrics pipeline holds a full rate window,
 	// as in a cluster where Prometheus has been running all along; acting on
 	// an empty window would read as zero load.
 	s.loop.Schedule(policy.RateWindow+s.cfg.SyncPeriod/2, evSync, 0, 0)
-	next, more := s.source.Next()
+	s.advance(s.end)
+	return s.finish()
+}
+
+// start schedules the first scrape and reads the first arrival.
+func (s *Simulation) start() {
+	s.loop.Schedule(0, evScrape, 0, 0)
+	s.next, s.more = s.source.Next()
+}
+
+// advance processes arrivals and events in time order up to until, and
+// leaves the clock there.
+func (s *Simulation) advance(until time.Duration) {
+	until = min(until, s.end)
 	for {
 		evAt, haveEv := s.loop.Peek()
-		if more && next.At < s.end && (!haveEv || next.At <= evAt) {
-			s.loop.AdvanceTo(next.At)
-			s.arrive(next)
-			next, more = s.source.Next()
+		if s.more && s.next.At < until && (!haveEv || s.next.At <= evAt) {
+			s.loop.AdvanceTo(s.next.At)
+			s.arrive(s.next)
+			s.next, s.more = s.source.Next()
 			continue
 		}
-		if !haveEv || evAt >= s.end {
+		if !haveEv || evAt >= until {
 			break
 		}
 		ev, _ := s.loop.Pop()
 		s.dispatch(ev)
 	}
-	s.loop.AdvanceTo(max(s.loop.Now(), s.end))
-	return s.finish()
+	s.loop.AdvanceTo(max(s.loop.Now(), until))
 }
 
 func (s *Simulation) dispatch(ev engine.Event) {
@@ -551,7 +575,7 @@ func (s *Simulation) wake(p *pod) {
 	now := s.loop.Now()
 	if s.prof.Kind == workload.Image {
 		for _, at := range srv.batch {
-			s.complete(at, now)
+			s.complete(p, at, now)
 		}
 		srv.busy += srv.batchDuration(len(srv.batch))
 		srv.batch = srv.batch[:0]
@@ -568,7 +592,7 @@ func (s *Simulation) wake(p *pod) {
 	} else {
 		srv.advance(now)
 		for len(srv.running) > 0 && srv.running[0].finish <= srv.progress+finishedEpsilon {
-			s.complete(srv.popSlot().arrive, now)
+			s.complete(p, srv.popSlot().arrive, now)
 		}
 		for len(srv.running) < s.prof.MaxBatch && srv.queue.len() > 0 {
 			if r := srv.queue.pop(); s.expired(r, now) {
@@ -589,7 +613,7 @@ func (s *Simulation) expired(r traffic.Request, now time.Duration) bool {
 	return now-r.At > s.prof.Timeout
 }
 
-func (s *Simulation) complete(arrived, now time.Duration) {
+func (s *Simulation) complete(p *pod, arrived, now time.Duration) {
 	lat := now - arrived
 	sec := lat.Seconds()
 	s.all.add(sec)
@@ -604,6 +628,11 @@ func (s *Simulation) complete(arrived, now time.Duration) {
 	bounds := s.prof.Metrics.LatencyBuckets
 	i := sort.SearchFloat64s(bounds, v) // first bound >= v: Prometheus' le semantics
 	s.buckets[i]++
+	if p.live != nil {
+		p.live.completed++
+		p.live.latencySum += sec
+		p.live.buckets[i]++
+	}
 }
 
 func (s *Simulation) fail() {

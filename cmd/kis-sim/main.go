@@ -31,6 +31,6 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCommand(), newEvalCommand(), newTrainCommand(), newCompareCommand(), newClusterCommand())
+	root.AddCommand(newRunCommand(), newEvalCommand(), newTrainCommand(), newCompareCommand(), newClusterCommand(), newLiveCommand())
 	return root
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,7 +28,7 @@ const (
 // control plane's admin kubeconfig for its clients and for delegated
 // authentication and authorization, and a serving certificate from the
 // test CA. It returns the adapter's https URL and port once /readyz answers.
-func (cp *ControlPlane) StartAdapter(t testing.TB, bin, config string, extraArgs ...string) (string, int) {
+func (cp *ControlPlane) StartAdapter(t TB, bin, config string, extraArgs ...string) (string, int) {
 	t.Helper()
 	port := FreePort(t)
 	args := append([]string{
@@ -60,7 +59,7 @@ func (cp *ControlPlane) StartAdapter(t testing.TB, bin, config string, extraArgs
 
 // AdminHTTPClient is an HTTP client that trusts the test CA and presents
 // the admin (system:masters) client certificate.
-func (cp *ControlPlane) AdminHTTPClient(t testing.TB) *http.Client {
+func (cp *ControlPlane) AdminHTTPClient(t TB) *http.Client {
 	t.Helper()
 	caPEM, err := os.ReadFile(cp.PKI.CACert)
 	if err != nil {
@@ -86,7 +85,7 @@ func (cp *ControlPlane) AdminHTTPClient(t testing.TB) *http.Client {
 // 127.0.0.1, so the Service is an ExternalName for localhost; the
 // aggregator still verifies the adapter's certificate against the test CA
 // for kis-adapter.kis-system.svc.
-func (cp *ControlPlane) RegisterExternalMetrics(ctx context.Context, t testing.TB, port int) {
+func (cp *ControlPlane) RegisterExternalMetrics(ctx context.Context, t TB, port int) {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: AdapterNamespace}}
 	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {

@@ -3,15 +3,14 @@ package controlplane
 import (
 	"os/exec"
 	"path/filepath"
-	"testing"
 )
 
 // BuildBinary builds one of the repository's commands (e.g.
 // "./cmd/kis-adapter") into dir and returns its path, so that a test runs
 // the real binary with its real flag parsing.
-func BuildBinary(t testing.TB, dir, pkg string) string {
+func BuildBinary(t TB, dir, pkg string) string {
 	t.Helper()
-	root, err := repoRoot()
+	root, err := RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

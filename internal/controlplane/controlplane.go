@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -39,9 +38,9 @@ type ControlPlane struct {
 
 // BinDir builds (or finds in the cache) the control-plane binaries with
 // hack/build-control-plane.sh and returns their directory.
-func BinDir(t testing.TB, components ...string) string {
+func BinDir(t TB, components ...string) string {
 	t.Helper()
-	root, err := repoRoot()
+	root, err := RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +54,8 @@ func BinDir(t testing.TB, components ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func repoRoot() (string, error) {
+// RepoRoot is the checkout's root directory, found from the working directory.
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -81,7 +81,7 @@ const (
 // Start starts etcd and kube-apiserver and waits until the API server is
 // ready. Everything is stopped by PID when the test ends, the API server
 // before etcd (its graceful shutdown hangs without etcd).
-func Start(t testing.TB) *ControlPlane {
+func Start(t TB) *ControlPlane {
 	t.Helper()
 	bin := BinDir(t, "etcd", "kube-apiserver")
 	dir := t.TempDir()
@@ -177,7 +177,7 @@ current-context: kis-test
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort(t testing.TB) int {
+func FreePort(t TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -4,9 +4,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -25,7 +25,7 @@ type process struct {
 }
 
 // NewProcesses keeps logs in dir and stops everything at the end of t.
-func NewProcesses(t testing.TB, dir string) *Processes {
+func NewProcesses(t TB, dir string) *Processes {
 	ps := &Processes{dir: dir}
 	t.Cleanup(ps.StopAll)
 	return ps
@@ -33,7 +33,7 @@ func NewProcesses(t testing.TB, dir string) *Processes {
 
 // Start starts a process in its own process group, so that a stop also
 // reaches anything it forks. A name may be reused after Stop.
-func (ps *Processes) Start(t testing.TB, name, path string, args ...string) {
+func (ps *Processes) Start(t TB, name, path string, args ...string) {
 	t.Helper()
 	logPath := filepath.Join(ps.dir, name+".log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -47,6 +47,14 @@ func (ps *Processes) Start(t testing.TB, name, path string, args ...string) {
 		logFile.Close()
 		t.Fatalf("starting %s: %v", name, err)
 	}
+	// The PID file and the start order let `make cluster-down` stop what
+	// `make cluster-up` left running, last started first.
+	if err := os.WriteFile(filepath.Join(ps.dir, name+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := appendLine(filepath.Join(ps.dir, "processes"), name); err != nil {
+		t.Fatal(err)
+	}
 	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {
 		cmd.Wait()
@@ -58,7 +66,7 @@ func (ps *Processes) Start(t testing.TB, name, path string, args ...string) {
 
 // WaitFor polls check until it succeeds, failing fast with the log's tail
 // if a started process died.
-func (ps *Processes) WaitFor(t testing.TB, what string, timeout time.Duration, check func() error) {
+func (ps *Processes) WaitFor(t TB, what string, timeout time.Duration, check func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last error
@@ -76,6 +84,22 @@ func (ps *Processes) WaitFor(t testing.TB, what string, timeout time.Duration, c
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("timed out after %v waiting for %s: %v", timeout, what, last)
+}
+
+// CheckRunning fails t, with the log's tail, if the named process exited.
+func (ps *Processes) CheckRunning(t TB, name string) {
+	t.Helper()
+	for _, p := range ps.procs {
+		if p.name == name {
+			select {
+			case <-p.done:
+				t.Fatalf("%s exited:\n%s", name, tail(p.log, 20))
+			default:
+			}
+			return
+		}
+	}
+	t.Fatalf("%s was not started", name)
 }
 
 // Stop stops the named process (SIGTERM, then SIGKILL after 10 s).
@@ -98,6 +122,7 @@ func (ps *Processes) StopAll() {
 }
 
 func (p *process) stop() {
+	defer os.Remove(strings.TrimSuffix(p.log, ".log") + ".pid")
 	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -119,4 +144,16 @@ func tail(path string, lines int) string {
 	}
 	all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	return strings.Join(all[max(0, len(all)-lines):], "\n")
+}
+
+func appendLine(path, line string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(line + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 )
 
@@ -25,7 +24,7 @@ type Prometheus struct {
 
 // StartPrometheus starts Prometheus (installed by hack/install-prometheus.sh)
 // scraping targets (host:port) every interval, and waits until it is ready.
-func StartPrometheus(t testing.TB, ps *Processes, dir string, interval time.Duration, targets ...string) *Prometheus {
+func StartPrometheus(t TB, ps *Processes, dir string, interval time.Duration, targets ...string) *Prometheus {
 	t.Helper()
 	path, err := exec.LookPath("prometheus")
 	if err != nil {
@@ -64,7 +63,7 @@ scrape_configs:
 }
 
 // Start (re)starts the server on the same port and data directory.
-func (p *Prometheus) Start(t testing.TB) {
+func (p *Prometheus) Start(t TB) {
 	t.Helper()
 	p.ps.Start(t, "prometheus", p.path, p.args...)
 	p.ps.WaitFor(t, "prometheus /-/ready", 60*time.Second, func() error {

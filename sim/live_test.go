@@ -1,0 +1,82 @@
+package sim
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+	clocktesting "k8s.io/utils/clock/testing"
+)
+
+func scrapeLive(t *testing.T, l *Live) string {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(l)
+	n, err := testutil.GatherAndCount(reg)
+	if err != nil || n == 0 {
+		t.Fatalf("gather: %d series, %v", n, err)
+	}
+	mfs, _ := reg.Gather()
+	var b strings.Builder
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.String()
+}
+
+// A pod the cluster runs on a node with the model cached loads it, serves
+// the scenario's requests and exports its series; one on an unknown node
+// is reported; a vanished pod drains and its series go.
+func TestLiveFollowsPods(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Scenario = "ramp:base=2,peak=2,duration=10m"
+	cfg.ScrapeInterval = time.Second
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
+	l, err := NewLive(cfg, "default", "llm", clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.SetTime(clk.Now().Add(time.Second))
+	unknown := l.Sync([]LivePod{
+		{Name: "llm-a", Node: "h100-0", Running: true},
+		{Name: "llm-b"}, // unscheduled
+		{Name: "llm-c", Node: "elsewhere", Running: true},
+	}, 3)
+	if len(unknown) != 1 || !strings.Contains(unknown[0], "llm-c on elsewhere") {
+		t.Errorf("unknown %v, want llm-c on elsewhere", unknown)
+	}
+	clk.SetTime(clk.Now().Add(2 * time.Minute))
+	l.Sync([]LivePod{{Name: "llm-a", Node: "h100-0", Running: true}, {Name: "llm-b"}}, 2)
+	l.mu.Lock()
+	completed := l.byName["llm-a"].live.completed
+	l.mu.Unlock()
+	if completed == 0 {
+		t.Fatal("llm-a served nothing in two minutes")
+	}
+	got := scrapeLive(t, l)
+	for _, want := range []string{
+		`vllm:num_requests_waiting{namespace="default",pod="llm-a"}`,
+		`vllm:request_success_total{namespace="default",pod="llm-a"}`,
+		`vllm:e2e_request_latency_seconds_bucket{namespace="default",pod="llm-a",le="0.3"}`,
+		`kube_pod_status_phase{namespace="default",phase="Pending",pod="llm-b"} 1`,
+		`kube_pod_status_phase{namespace="default",phase="Running",pod="llm-a"} 1`,
+		`kube_deployment_status_replicas_ready{deployment="llm",namespace="default"} 1`,
+		`kis_model_cache_present{Hostname="h100-0",model="meta-llama/Llama-3.1-8B-Instruct"} 1`,
+		`DCGM_FI_DEV_GPU_UTIL{Hostname="h100-0",gpu="0",modelName="NVIDIA-H100-80GB-HBM3",namespace="default",pod="llm-a"}`,
+		`DCGM_FI_DEV_GPU_UTIL{Hostname="h100-0",gpu="1",modelName="NVIDIA-H100-80GB-HBM3",namespace="",pod=""} 0`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+	clk.SetTime(clk.Now().Add(time.Minute))
+	l.Sync(nil, 0)
+	if got := scrapeLive(t, l); strings.Contains(got, `pod="llm-a"`) {
+		t.Errorf("llm-a still exported a minute after it vanished:\n%s", got)
+	}
+}

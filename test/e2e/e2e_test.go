@@ -1,0 +1,317 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/metrics/pkg/apis/external_metrics/v1beta1"
+
+	"github.com/kisproject/kis/internal/controlplane"
+	"github.com/kisproject/kis/internal/localcluster"
+	"github.com/kisproject/kis/sim/cluster"
+)
+
+const (
+	hpaSync  = 5 * time.Second
+	runFor   = 6 * time.Minute
+	scenario = "spike:base=6,peak=40,duration=7m,period=6m,spike=60s,jitter=0"
+	// Prometheus is down for this part of the run.
+	promDown, promUp = 280 * time.Second, 320 * time.Second
+)
+
+// sample is one poll of everything the assertions need.
+type sample struct {
+	at       time.Duration
+	served   int64 // -1 when the external metrics API answered with an error
+	source   string
+	replicas int32
+	hpa      autoscalingv2.HorizontalPodAutoscalerStatus
+	pods     []corev1.Pod
+}
+
+func TestEndToEnd(t *testing.T) {
+	root, err := controlplane.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	specPath := filepath.Join(root, "test", "e2e", "testdata", "cluster.yaml")
+	spec, err := cluster.Load(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	simAddr := fmt.Sprintf("127.0.0.1:%d", controlplane.FreePort(t))
+	c := localcluster.Up(t, localcluster.Options{Nodes: spec, SimAddress: simAddr, HPASync: hpaSync, AdapterInterval: hpaSync, BinDir: t.TempDir()})
+	kubectl := filepath.Join(controlplane.BinDir(t, "kubectl"), "kubectl-"+controlplane.KubeVersion)
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(kubectl, append([]string{"--kubeconfig=" + c.Kubeconfig}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+
+	// Every manifest applies to the real API server (server-side dry run,
+	// after the namespace they go to, which a dry run does not create).
+	run("apply", "--server-side", "-f", filepath.Join(root, "manifests", "adapter", "namespace.yaml"))
+	for _, dir := range []string{"scheduler", "adapter", "gpu-exporter", "examples"} {
+		run("apply", "--server-side", "--dry-run=server", "-k", filepath.Join(root, "manifests", dir))
+	}
+	run("apply", "--server-side", "--dry-run=server", "-f", filepath.Join(root, "manifests", "adapter", "rbac-direct.yaml"))
+	c.RegisterAdapter(t)
+
+	// The inference Deployment and the example HPA, for real.
+	run("apply", "-k", filepath.Join(root, "manifests", "examples"))
+	c.Start(t, "kis-sim-live", c.Bins["kis-sim"], "live", "--kubeconfig="+c.Kubeconfig, "--deployment=default/llm",
+		"--cluster="+specPath, "--scenario="+scenario, "--listen-address="+simAddr)
+
+	ctx, cancel := context.WithTimeout(context.Background(), runFor+2*time.Minute)
+	defer cancel()
+	var samples []sample
+	start := time.Now()
+	killed, restarted := false, false
+	for time.Since(start) < runFor {
+		at := time.Since(start)
+		if at >= promDown && !killed {
+			t.Logf("%v: stopping Prometheus", at.Round(time.Second))
+			c.Prometheus.Stop()
+			killed = true
+		}
+		if at >= promUp && !restarted {
+			t.Logf("%v: starting Prometheus again", at.Round(time.Second))
+			c.Prometheus.Start(t)
+			restarted = true
+		}
+		c.CheckRunning(t, "kis-sim-live")
+		samples = append(samples, poll(ctx, t, c, at))
+		time.Sleep(time.Second)
+	}
+	report(t, samples)
+
+	checkHPAReadsTheMetric(t, samples)
+	checkReplicasFollowDecisions(t, samples, c)
+	checkScheduling(ctx, t, c, samples)
+	checkPrometheusOutage(t, samples)
+	fidelity(t, samples, start, filepath.Join(root, "manifests", "examples", "hpa.yaml"))
+}
+
+func poll(ctx context.Context, t *testing.T, c *localcluster.Cluster, at time.Duration) sample {
+	t.Helper()
+	s := sample{at: at, served: -1}
+	body, err := c.Client.CoreV1().RESTClient().Get().
+		AbsPath("/apis/external.metrics.k8s.io/v1beta1/namespaces/default/kis_desired_replicas").
+		Param("labelSelector", "kis.io/target=default.llm").DoRaw(ctx)
+	if err == nil {
+		var list v1beta1.ExternalMetricValueList
+		if json.Unmarshal(body, &list) == nil && len(list.Items) == 1 {
+			s.served = list.Items[0].Value.Value()
+			s.source = list.Items[0].MetricLabels["kis.io/decision-source"]
+		}
+	}
+	d, err := c.Client.AppsV1().Deployments("default").Get(ctx, "llm", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.replicas = *d.Spec.Replicas
+	hpa, err := c.Client.AutoscalingV2().HorizontalPodAutoscalers("default").Get(ctx, "llm", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.hpa = hpa.Status
+	pods, err := c.Client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=llm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.pods = pods.Items
+	return s
+}
+
+func report(t *testing.T, samples []sample) {
+	t.Helper()
+	var b strings.Builder
+	last := ""
+	for _, s := range samples {
+		line := fmt.Sprintf("served %d (%s) replicas %d hpa desired %d", s.served, s.source, s.replicas, s.hpa.DesiredReplicas)
+		if line != last {
+			fmt.Fprintf(&b, "  %4.0fs %s\n", s.at.Seconds(), line)
+			last = line
+		}
+	}
+	t.Logf("trajectory (changes only):\n%s", b.String())
+}
+
+func checkHPAReadsTheMetric(t *testing.T, samples []sample) {
+	t.Helper()
+	for _, s := range samples {
+		for _, m := range s.hpa.CurrentMetrics {
+			if m.External != nil && m.External.Metric.Name == "kis_desired_replicas" && m.External.Current.AverageValue != nil {
+				return
+			}
+		}
+	}
+	t.Error("the HPA's status never showed kis_desired_replicas")
+}
+
+// lastServed is the value the adapter served at or before at.
+func servedBetween(samples []sample, from, to time.Duration) []int64 {
+	var out []int64
+	for _, s := range samples {
+		if s.at >= from && s.at <= to && s.served >= 0 {
+			out = append(out, s.served)
+		}
+	}
+	return out
+}
+
+// replicasAt is spec.replicas as last polled at or before at.
+func replicasAt(samples []sample, at time.Duration) int32 {
+	r := samples[0].replicas
+	for _, s := range samples {
+		if s.at > at {
+			break
+		}
+		r = s.replicas
+	}
+	return r
+}
+
+// The Deployment moves towards every decision the adapter serves: a value
+// above spec.replicas, served for two HPA syncs, has raised spec.replicas
+// by then; a value below it, served for the 60 s scale-down stabilisation
+// window plus two syncs, has lowered it. How far each step goes is the
+// HPA's behavior policies' business, which the fidelity check compares with
+// KISim's model of them.
+func checkReplicasFollowDecisions(t *testing.T, samples []sample, c *localcluster.Cluster) {
+	t.Helper()
+	const slack = 2*hpaSync + 3*time.Second
+	const stabilization = 60 * time.Second
+	maxReplicas := c.AdapterConfig.Targets[0].MaxReplicas
+	minReplicas := c.AdapterConfig.Targets[0].MinReplicas
+	ups, downs, bad := 0, 0, 0
+	for _, s := range samples {
+		if s.at < slack+stabilization {
+			continue
+		}
+		before := replicasAt(samples, s.at-slack)
+		recent := servedBetween(samples, s.at-slack, s.at)
+		if len(recent) >= int(slack/time.Second)-2 && slices.Min(recent) > int64(before) && before < maxReplicas {
+			ups++
+			if s.replicas <= before {
+				bad++
+				t.Errorf("%v: the adapter served >= %d for %v, spec.replicas stayed %d", s.at.Round(time.Second), slices.Min(recent), slack, before)
+			}
+		}
+		window := servedBetween(samples, s.at-slack-stabilization, s.at)
+		before = replicasAt(samples, s.at-slack)
+		if len(window) >= int((slack+stabilization)/time.Second)-5 && slices.Max(window) < int64(before) && before > minReplicas {
+			// The window must also have begun after the replicas last rose.
+			if replicasAt(samples, s.at-slack-stabilization) >= before {
+				downs++
+				if s.replicas >= before {
+					bad++
+					t.Errorf("%v: the adapter served <= %d for %v, spec.replicas stayed %d", s.at.Round(time.Second), slices.Max(window), slack+stabilization, before)
+				}
+			}
+		}
+	}
+	t.Logf("replicas follow the served decisions: %d scale-up and %d scale-down situations checked, %d missed", ups, downs, bad)
+	if ups == 0 {
+		t.Error("no scale-up situation: the run did not exercise the loop")
+	}
+}
+
+// Every pod is bound by kis-scheduler, and GPUAware fills the H100 node,
+// which holds the model, before any L4 node: whenever pods were bound
+// between two polls, at least as many went to the H100 as it had free GPUs.
+func checkScheduling(ctx context.Context, t *testing.T, c *localcluster.Cluster, samples []sample) {
+	t.Helper()
+	evs, err := c.Client.EventsV1().Events("default").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheduledBy := map[string]string{}
+	for _, e := range evs.Items {
+		if e.Reason == "Scheduled" {
+			scheduledBy[e.Regarding.Name] = e.ReportingController
+		}
+	}
+	seen := map[string]string{}
+	maxPods := 0
+	for i, s := range samples {
+		onH100, fresh, freshH100 := 0, 0, 0
+		for _, p := range s.pods {
+			if p.Spec.NodeName == "" {
+				continue
+			}
+			if _, ok := seen[p.Name]; !ok {
+				seen[p.Name] = p.Spec.NodeName
+				fresh++
+				if strings.HasPrefix(p.Spec.NodeName, "h100-") {
+					freshH100++
+				}
+			}
+		}
+		if i > 0 {
+			for _, p := range samples[i-1].pods {
+				if strings.HasPrefix(p.Spec.NodeName, "h100-") {
+					onH100++
+				}
+			}
+			if free := 4 - onH100; freshH100 < min(fresh, free) {
+				t.Errorf("%v: %d pods bound, %d to the H100 node with %d free GPUs", s.at.Round(time.Second), fresh, freshH100, free)
+			}
+		}
+		maxPods = max(maxPods, len(s.pods))
+	}
+	for name, node := range seen {
+		if by := scheduledBy[name]; by != "kis-scheduler" {
+			t.Errorf("pod %s (on %s) was scheduled by %q, want kis-scheduler", name, node, by)
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n+"@"+seen[n])
+	}
+	sort.Strings(names)
+	t.Logf("%d pods bound (at most %d at once): %s", len(seen), maxPods, strings.Join(names, " "))
+	if maxPods < 3 {
+		t.Errorf("at most %d pods: the spike did not scale the Deployment up", maxPods)
+	}
+}
+
+// With Prometheus down the adapter holds its last decision (it falls back
+// only after holdFor = 2m) and the HPA does not scale to min.
+func checkPrometheusOutage(t *testing.T, samples []sample) {
+	t.Helper()
+	var before sample
+	held := false
+	for _, s := range samples {
+		switch {
+		case s.at < promDown:
+			before = s
+		case s.at < promUp:
+			if s.source == "hold" || s.source == "fallback" {
+				held = true
+			}
+			if s.replicas < min(before.replicas, int32(before.served)) {
+				t.Errorf("%v: with Prometheus down the Deployment went from %d to %d replicas", s.at.Round(time.Second), before.replicas, s.replicas)
+			}
+		}
+	}
+	if !held {
+		t.Error("the adapter never reported hold or fallback while Prometheus was down")
+	}
+}
