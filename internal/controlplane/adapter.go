@@ -43,17 +43,7 @@ func (cp *ControlPlane) StartAdapter(t TB, bin, config string, extraArgs ...stri
 	cp.Start(t, "kis-adapter", bin, args...)
 	url := "https://127.0.0.1:" + strconv.Itoa(port)
 	client := cp.AdminHTTPClient(t)
-	cp.WaitFor(t, "kis-adapter /readyz", 60*time.Second, func() error {
-		resp, err := client.Get(url + "/readyz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	})
+	cp.WaitFor(t, "kis-adapter /readyz", 60*time.Second, func() error { return getOK(client, url+"/readyz") })
 	return url, port
 }
 

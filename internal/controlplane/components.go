@@ -55,17 +55,7 @@ func (cp *ControlPlane) StartKWOK(t TB) {
 		"--kubeconfig="+cp.Kubeconfig, "--config="+stages,
 		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
 		"--server-address=127.0.0.1:"+strconv.Itoa(port), "--cidr=10.8.0.0/16", "--node-ip=10.8.0.1")
-	cp.WaitFor(t, "kwok /healthz", 30*time.Second, func() error {
-		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/healthz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	})
+	cp.WaitFor(t, "kwok /healthz", 30*time.Second, func() error { return getOK(http.DefaultClient, "http://127.0.0.1:"+strconv.Itoa(port)+"/healthz") })
 }
 
 // StartScheduler runs the kis-scheduler binary with a KubeSchedulerConfiguration
@@ -88,15 +78,5 @@ func (cp *ControlPlane) StartScheduler(t TB, bin string, config []byte, telemetr
 	cp.Start(t, "kis-scheduler", bin, args...)
 	client := cp.AdminHTTPClient(t)
 	client.Transport.(*http.Transport).TLSClientConfig.InsecureSkipVerify = true // self-signed serving certificate
-	cp.WaitFor(t, "kis-scheduler /healthz", 60*time.Second, func() error {
-		resp, err := client.Get("https://127.0.0.1:" + strconv.Itoa(port) + "/healthz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	})
+	cp.WaitFor(t, "kis-scheduler /healthz", 60*time.Second, func() error { return getOK(client, "https://127.0.0.1:"+strconv.Itoa(port)+"/healthz") })
 }

@@ -100,17 +100,7 @@ func Start(t TB) *ControlPlane {
 		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
 		"--initial-cluster=kis-test="+peerURL,
 		"--unsafe-no-fsync=true", "--log-level=warn")
-	cp.WaitFor(t, "etcd", 60*time.Second, func() error {
-		resp, err := http.Get(etcdURL + "/health")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	})
+	cp.WaitFor(t, "etcd", 60*time.Second, func() error { return getOK(http.DefaultClient, etcdURL+"/health") })
 
 	cp.APIServerURL = "https://127.0.0.1:" + strconv.Itoa(apiPort)
 	cp.Start(t, "kube-apiserver", filepath.Join(bin, "kube-apiserver-"+KubeVersion),

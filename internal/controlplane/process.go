@@ -1,6 +1,8 @@
 package controlplane
 
 import (
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -156,4 +158,17 @@ func appendLine(path, line string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// getOK is a readiness probe: GET url answers 200.
+func getOK(c *http.Client, url string) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
 }

@@ -66,17 +66,7 @@ scrape_configs:
 func (p *Prometheus) Start(t TB) {
 	t.Helper()
 	p.ps.Start(t, "prometheus", p.path, p.args...)
-	p.ps.WaitFor(t, "prometheus /-/ready", 60*time.Second, func() error {
-		resp, err := http.Get(p.URL + "/-/ready")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	})
+	p.ps.WaitFor(t, "prometheus /-/ready", 60*time.Second, func() error { return getOK(http.DefaultClient, p.URL+"/-/ready") })
 }
 
 // Stop stops the server by PID.

@@ -47,10 +47,9 @@ func TestAdapterServesThroughAggregator(t *testing.T) {
 
 	createDeployment(ctx, t, cp, "serving", "llm", 3)
 	cfgPath := filepath.Join(cp.Dir, "adapter.yaml")
-	writeFile(t, cfgPath, fmt.Sprintf(`
-prometheus: {url: %q}
+	config := func(settings string) string {
+		return settings + `
 interval: 1s
-prometheus.timeout: 500ms
 targets:
 - namespace: serving
   scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: llm}
@@ -58,23 +57,15 @@ targets:
   maxReplicas: 20
   sloSeconds: 2
   scaler: queue:10
-`, prom.URL))
+`
+	}
 	bin := controlplane.BuildBinary(t, t.TempDir(), "./cmd/kis-adapter")
 	// A typo in the config stops the binary with the field's path.
+	writeFile(t, cfgPath, config(fmt.Sprintf("prometheus: {url: %q}\nprometheus.timeout: 500ms", prom.URL)))
 	if out, err := runBinary(bin, "--config="+cfgPath); err == nil || !contains(out, "unknown field") || !contains(out, "prometheus.timeout") {
 		t.Fatalf("bad config: err %v, output:\n%s", err, out)
 	}
-	writeFile(t, cfgPath, fmt.Sprintf(`
-prometheus: {url: %q, timeout: 500ms}
-interval: 1s
-targets:
-- namespace: serving
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: llm}
-  minReplicas: 1
-  maxReplicas: 20
-  sloSeconds: 2
-  scaler: queue:10
-`, prom.URL))
+	writeFile(t, cfgPath, config(fmt.Sprintf("prometheus: {url: %q, timeout: 500ms}", prom.URL)))
 	adapterURL, port := cp.StartAdapter(t, bin, cfgPath)
 	direct := cp.AdminHTTPClient(t)
 	query := "?labelSelector=" + url.QueryEscape("kis.io/target=serving.llm")
