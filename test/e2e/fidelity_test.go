@@ -127,6 +127,9 @@ func fidelity(t *testing.T, samples []sample, start time.Time, hpaPath string) {
 			diffs = append(diffs, fmt.Sprintf("%v model %d controller %d", at.Round(time.Second), trajectory[i], got))
 		}
 	}
+	if len(diffs) == 0 {
+		diffs = []string{"none"}
+	}
 	t.Logf("sim HPA model vs kube-controller-manager: %d of %d syncs identical, %d within one sync; differences:\n  %s",
 		exact, len(times), near, strings.Join(diffs, "\n  "))
 	if float64(near) < 0.9*float64(len(times)) {
