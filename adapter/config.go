@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -268,28 +267,14 @@ func (t *Target) validate(p *field.Path) field.ErrorList {
 	return errs
 }
 
-// checkScalerSpec checks a scaler spec without loading a model file; the
-// file is read when the target starts.
+// checkScalerSpec checks a scaler spec by building its decider, except
+// for a model file, which is read (and checked) when the adapter starts.
 func checkScalerSpec(spec string) error {
-	kind, arg, hasArg := strings.Cut(spec, ":")
-	switch kind {
-	case "kis":
-		if hasArg && arg == "" {
-			return fmt.Errorf("want kis or kis:<model file>")
-		}
-		return nil
-	case "queue":
-		if f, err := strconv.ParseFloat(arg, 64); err != nil || !(f > 0) {
-			return fmt.Errorf("want queue:<outstanding requests per replica > 0>")
-		}
-		return nil
-	case "fixed":
-		if n, err := strconv.Atoi(arg); err != nil || n < 1 {
-			return fmt.Errorf("want fixed:<replicas >= 1>")
-		}
+	if file, ok := strings.CutPrefix(spec, "kis:"); ok && file != "" {
 		return nil
 	}
-	return fmt.Errorf("unknown scaler; want kis[:<model file>], queue:<n> or fixed:<n>")
+	_, err := NewDecider(spec)
+	return err
 }
 
 // queryData is what a query template sees.
