@@ -30,6 +30,7 @@ type Live struct {
 	origin                time.Time
 	namespace, deployment string
 
+	engine    engineDescs
 	nodeIndex map[string]int
 	byName    map[string]*pod
 	// gpus[node][i] is the pod holding GPU i of the node, or nil.
@@ -39,7 +40,6 @@ type Live struct {
 
 type livePod struct {
 	name                  string
-	gpu                   int
 	completed, latencySum float64
 	buckets               []float64
 }
@@ -65,7 +65,7 @@ func NewLive(cfg Config, namespace, deployment string, clk clock.PassiveClock) (
 		return nil, err
 	}
 	l := &Live{s: s, clock: clk, origin: clk.Now(), namespace: namespace, deployment: deployment,
-		nodeIndex: map[string]int{}, byName: map[string]*pod{}}
+		engine: newEngineDescs(&s.prof.Metrics), nodeIndex: map[string]int{}, byName: map[string]*pod{}}
 	for i, n := range s.nodes {
 		l.nodeIndex[n.Name] = i
 		l.gpus = append(l.gpus, make([]*pod, n.GPUs))
@@ -135,15 +135,11 @@ func (l *Live) start(name string, node int) {
 			break
 		}
 	}
-	p.live = &livePod{name: name, gpu: slot, buckets: make([]float64, len(s.buckets))}
+	p.live = &livePod{name: name, buckets: make([]float64, len(s.buckets))}
 	if slot >= 0 {
 		l.gpus[node][slot] = p
 	}
-	s.account()
-	s.nodes[node].GPUsUsed++
-	s.allocated++
-	p.node = node
-	p.phase = phasePulling
+	s.assign(p, node)
 	s.loop.Schedule(0, evLifecycle, p.id, p.gen)
 	l.byName[name] = p
 }
@@ -151,7 +147,32 @@ func (l *Live) start(name string, node int) {
 var (
 	podLabels = []string{"namespace", "pod"}
 	gpuLabels = []string{"gpu", "modelName", "Hostname", "namespace", "pod"}
+
+	descPhase    = prometheus.NewDesc(policy.PodPhase, "The pod's current phase.", append([]string{"phase"}, podLabels...), nil)
+	descReady    = prometheus.NewDesc(policy.ReadyReplicas, "Ready replicas of the Deployment.", []string{"namespace", "deployment"}, nil)
+	descGPUUtil  = prometheus.NewDesc(policy.GPUUtil, "GPU utilization (in %).", gpuLabels, nil)
+	descFBUsed   = prometheus.NewDesc("DCGM_FI_DEV_FB_USED", "Framebuffer memory used (in MiB).", gpuLabels, nil)
+	descFBFree   = prometheus.NewDesc("DCGM_FI_DEV_FB_FREE", "Framebuffer memory free (in MiB).", gpuLabels, nil)
+	descModelHit = prometheus.NewDesc("kis_model_cache_present", "Model weights in the node-local cache.", []string{"Hostname", "model"}, nil)
 )
+
+// engineDescs are the serving engine's families, named by the workload's
+// metric set; built once per run, not per scrape.
+type engineDescs struct {
+	waiting, running, success, latency *prometheus.Desc
+}
+
+func newEngineDescs(m *policy.MetricSet) engineDescs {
+	d := engineDescs{
+		waiting: prometheus.NewDesc(m.Waiting, "Requests waiting.", podLabels, nil),
+		success: prometheus.NewDesc(m.RequestSuccess, "Requests that completed.", podLabels, nil),
+		latency: prometheus.NewDesc(m.Latency, "End-to-end request latency.", podLabels, nil),
+	}
+	if m.Running != "" {
+		d.running = prometheus.NewDesc(m.Running, "Requests running.", podLabels, nil)
+	}
+	return d
+}
 
 // Describe implements prometheus.Collector: the families depend on the
 // workload's metric set, so Live is an unchecked collector.
@@ -164,11 +185,9 @@ func (l *Live) Collect(ch chan<- prometheus.Metric) {
 	l.advance()
 	s := l.s
 	m := &s.prof.Metrics
-	gauge := func(name, help string, labels []string, v float64, values ...string) {
-		ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, help, labels, nil), prometheus.GaugeValue, v, values...)
+	gauge := func(d *prometheus.Desc, v float64, values ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, values...)
 	}
-	latency := prometheus.NewDesc(m.Latency, "End-to-end request latency.", podLabels, nil)
-	success := prometheus.NewDesc(m.RequestSuccess, "Requests that completed.", podLabels, nil)
 	ready := 0
 	for _, p := range s.pods {
 		if p.live == nil || p.phase == phaseGone {
@@ -182,25 +201,26 @@ func (l *Live) Collect(ch chan<- prometheus.Metric) {
 			continue // the serving process is still loading the model
 		}
 		lp := p.live
-		gauge(m.Waiting, "Requests waiting.", podLabels, float64(p.srv.queue.len()), l.namespace, lp.name)
-		if m.Running != "" {
-			gauge(m.Running, "Requests running.", podLabels, float64(p.srv.inService()), l.namespace, lp.name)
+		gauge(l.engine.waiting, float64(p.srv.queue.len()), l.namespace, lp.name)
+		if l.engine.running != nil {
+			gauge(l.engine.running, float64(p.srv.inService()), l.namespace, lp.name)
 		}
-		ch <- prometheus.MustNewConstMetric(success, prometheus.CounterValue, lp.completed, l.namespace, lp.name)
+		ch <- prometheus.MustNewConstMetric(l.engine.success, prometheus.CounterValue, lp.completed, l.namespace, lp.name)
 		cum := make(map[float64]uint64, len(m.LatencyBuckets))
 		c := 0.0
 		for i, le := range m.LatencyBuckets {
 			c += lp.buckets[i]
 			cum[le] = uint64(c)
 		}
-		ch <- prometheus.MustNewConstHistogram(latency, uint64(lp.completed), lp.latencySum/m.LatencyUnit, cum, l.namespace, lp.name)
+		ch <- prometheus.MustNewConstHistogram(l.engine.latency, uint64(lp.completed), lp.latencySum/m.LatencyUnit, cum, l.namespace, lp.name)
 	}
 	for _, name := range l.pending {
 		phaseGauges(gauge, l.namespace, name, "Pending")
 	}
-	gauge(policy.ReadyReplicas, "Ready replicas of the Deployment.", []string{"namespace", "deployment"}, float64(ready), l.namespace, l.deployment)
+	gauge(descReady, float64(ready), l.namespace, l.deployment)
 
 	for ni, n := range s.nodes {
+		totalMiB := n.Pool.GPUMemory() * 1024
 		for gi, p := range l.gpus[ni] {
 			util, ns, podName := 0.0, "", ""
 			usedMiB := 0.0
@@ -209,13 +229,12 @@ func (l *Live) Collect(ch chan<- prometheus.Metric) {
 				usedMiB = s.prof.GPUMemoryGiB * 1024
 			}
 			labels := []string{strconv.Itoa(gi), n.Pool.GPUProduct, n.Name, ns, podName}
-			gauge(policy.GPUUtil, "GPU utilization (in %).", gpuLabels, util, labels...)
-			totalMiB := n.Pool.GPUMemory() * 1024
-			gauge("DCGM_FI_DEV_FB_USED", "Framebuffer memory used (in MiB).", gpuLabels, min(usedMiB, totalMiB), labels...)
-			gauge("DCGM_FI_DEV_FB_FREE", "Framebuffer memory free (in MiB).", gpuLabels, max(0, totalMiB-usedMiB), labels...)
+			gauge(descGPUUtil, util, labels...)
+			gauge(descFBUsed, min(usedMiB, totalMiB), labels...)
+			gauge(descFBFree, max(0, totalMiB-usedMiB), labels...)
 		}
 		for _, model := range n.Pool.Cached.Models {
-			gauge("kis_model_cache_present", "Model weights in the node-local cache.", []string{"Hostname", "model"}, 1, n.Name, model)
+			gauge(descModelHit, 1, n.Name, model)
 		}
 	}
 }
@@ -223,13 +242,13 @@ func (l *Live) Collect(ch chan<- prometheus.Metric) {
 // phaseGauges writes kube_pod_status_phase as kube-state-metrics does: one
 // series per phase, 1 for the pod's phase and 0 for the others, so a sum
 // over Pending is 0, not empty, when nothing is pending.
-func phaseGauges(gauge func(name, help string, labels []string, v float64, values ...string), namespace, pod, phase string) {
+func phaseGauges(gauge func(d *prometheus.Desc, v float64, values ...string), namespace, pod, phase string) {
 	for _, ph := range []string{"Pending", "Running"} {
 		v := 0.0
 		if ph == phase {
 			v = 1
 		}
-		gauge(policy.PodPhase, "The pod's current phase.", append([]string{"phase"}, podLabels...), v, ph, namespace, pod)
+		gauge(descPhase, v, ph, namespace, pod)
 	}
 }
 

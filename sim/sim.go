@@ -368,12 +368,17 @@ func (s *Simulation) bind(p *pod) bool {
 		p.phase = phaseUnscheduled
 		return false
 	}
-	s.account()
-	s.nodes[i].GPUsUsed++
-	s.allocated++
-	p.node = i
-	p.phase = phasePulling
+	s.assign(p, i)
 	return true
+}
+
+// assign binds p to node: it holds one of the node's GPUs from now on.
+func (s *Simulation) assign(p *pod, node int) {
+	s.account()
+	s.nodes[node].GPUsUsed++
+	s.allocated++
+	p.node = node
+	p.phase = phasePulling
 }
 
 func (s *Simulation) stepLifecycle(p *pod) {
