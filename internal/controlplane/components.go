@@ -58,16 +58,24 @@ func (cp *ControlPlane) StartKWOK(t TB) {
 	cp.WaitFor(t, "kwok /healthz", 30*time.Second, func() error { return getOK(http.DefaultClient, "http://127.0.0.1:"+strconv.Itoa(port)+"/healthz") })
 }
 
-// StartScheduler runs the kis-scheduler binary with a KubeSchedulerConfiguration
-// (the manifest's, pointed at this API server) and GPU telemetry from the
-// Prometheus at telemetryURL.
-func (cp *ControlPlane) StartScheduler(t TB, bin string, config []byte, telemetryURL string) {
+// WriteSchedulerConfig writes a KubeSchedulerConfiguration (the manifest's)
+// pointed at this API server and returns its path.
+func (cp *ControlPlane) WriteSchedulerConfig(t TB, config []byte) string {
 	t.Helper()
 	path := filepath.Join(cp.Dir, "kis-scheduler.yaml")
 	data := append(append([]byte{}, config...), fmt.Sprintf("clientConnection:\n  kubeconfig: %s\n", cp.Kubeconfig)...)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// StartScheduler runs the kis-scheduler binary with a KubeSchedulerConfiguration
+// (the manifest's, pointed at this API server) and GPU telemetry from the
+// Prometheus at telemetryURL.
+func (cp *ControlPlane) StartScheduler(t TB, bin string, config []byte, telemetryURL string) {
+	t.Helper()
+	path := cp.WriteSchedulerConfig(t, config)
 	port := FreePort(t)
 	args := []string{"--config=" + path, "--leader-elect=false",
 		"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port),

@@ -165,7 +165,7 @@ func checkHPAReadsTheMetric(t *testing.T, samples []sample) {
 	t.Error("the HPA's status never showed kis_desired_replicas")
 }
 
-// lastServed is the value the adapter served at or before at.
+// servedBetween lists the values the adapter served in [from, to].
 func servedBetween(samples []sample, from, to time.Duration) []int64 {
 	var out []int64
 	for _, s := range samples {

@@ -5,7 +5,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -24,13 +23,11 @@ import (
 
 // get returns a URL's body, or the error, for failure messages.
 func get(u string) string {
-	resp, err := http.Get(u)
+	_, body, err := fetch(http.DefaultClient, u)
 	if err != nil {
 		return err.Error()
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return string(body)
 }
 
 type staticScale struct{ replicas int32 }
@@ -57,16 +54,7 @@ func TestAdapterFollowsRealPrometheus(t *testing.T) {
 	prom := controlplane.StartPrometheus(t, ps, t.TempDir(), time.Second, u.Host)
 	began := time.Now()
 
-	cfg, err := adapter.ParseConfig([]byte(fmt.Sprintf(`
-prometheus: {url: %q}
-targets:
-- namespace: serving
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: llm}
-  minReplicas: 1
-  maxReplicas: 20
-  sloSeconds: 2
-  scaler: queue:10
-`, prom.URL)))
+	cfg, err := adapter.ParseConfig([]byte(fmt.Sprintf("prometheus: {url: %q}\n", prom.URL) + queueTarget))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,18 +47,7 @@ func TestAdapterServesThroughAggregator(t *testing.T) {
 
 	createDeployment(ctx, t, cp, "serving", "llm", 3)
 	cfgPath := filepath.Join(cp.Dir, "adapter.yaml")
-	config := func(settings string) string {
-		return settings + `
-interval: 1s
-targets:
-- namespace: serving
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: llm}
-  minReplicas: 1
-  maxReplicas: 20
-  sloSeconds: 2
-  scaler: queue:10
-`
-	}
+	config := func(settings string) string { return settings + "\ninterval: 1s\n" + queueTarget }
 	bin := controlplane.BuildBinary(t, t.TempDir(), "./cmd/kis-adapter")
 	// A typo in the config stops the binary with the field's path.
 	writeFile(t, cfgPath, config(fmt.Sprintf("prometheus: {url: %q}\nprometheus.timeout: 500ms", prom.URL)))
@@ -165,17 +154,12 @@ func loadTest(t *testing.T, c *http.Client, u string, rate int, d time.Duration)
 }
 
 func expectValue(c *http.Client, u string, want int64, source string) error {
-	resp, err := c.Get(u)
+	status, body, err := fetch(c, u)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d: %s", resp.StatusCode, body)
+	if status != http.StatusOK {
+		return fmt.Errorf("status %d: %s", status, body)
 	}
 	return checkValue(body, want, source)
 }
@@ -197,16 +181,22 @@ func checkValue(body []byte, want int64, source string) error {
 
 func getBody(t *testing.T, c *http.Client, u string) string {
 	t.Helper()
+	_, body, err := fetch(c, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
+// fetch GETs u and returns the status and the whole body.
+func fetch(c *http.Client, u string) (int, []byte, error) {
 	resp, err := c.Get(u)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, body, err
 }
 
 func createDeployment(ctx context.Context, t *testing.T, cp *controlplane.ControlPlane, ns, name string, replicas int32) {

@@ -13,6 +13,18 @@ import (
 	"github.com/kisproject/kis/policy"
 )
 
+// queueTarget is the adapter target of the adapter tests: serving/llm with
+// the queue baseline at 10 outstanding requests per replica, so that each
+// decision is easy arithmetic.
+const queueTarget = `targets:
+- namespace: serving
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: llm}
+  minReplicas: 1
+  maxReplicas: 20
+  sloSeconds: 2
+  scaler: queue:10
+`
+
 // fakeVLLM is an exporter serving the vLLM, DCGM and kube-state-metrics
 // families of one pod with values the test sets. The request counter and
 // latency histogram grow at the set rate, every request taking Latency.

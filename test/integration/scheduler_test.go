@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -133,12 +131,7 @@ func hasScheduledEvent(evs []eventsv1.Event, pod, controller string) bool {
 // server, without leader election.
 func startScheduler(ctx context.Context, t *testing.T, cp *controlplane.ControlPlane) {
 	t.Helper()
-	cfg := filepath.Join(cp.Dir, "scheduler.yaml")
-	data := append([]byte{}, schedulermanifests.Config...)
-	data = append(data, []byte(fmt.Sprintf("clientConnection:\n  kubeconfig: %s\n", cp.Kubeconfig))...)
-	if err := os.WriteFile(cfg, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := cp.WriteSchedulerConfig(t, schedulermanifests.Config)
 	opts := options.NewOptions()
 	fs := pflag.NewFlagSet("kis-scheduler", pflag.ContinueOnError)
 	for _, f := range opts.Flags.FlagSets {
