@@ -1,5 +1,5 @@
 package kubesched
 
-// DisableEquivalence turns off the filter cache and node grouping, so a
-// test can compare placements with and without them.
+// DisableEquivalence turns off the PreFilter state reuse, the filter cache
+// and node grouping, so a test can compare placements with and without them.
 func DisableEquivalence(s *Scheduler) { s.noEquivalence = true }

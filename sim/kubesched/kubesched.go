@@ -101,15 +101,25 @@ type Scheduler struct {
 	index     map[string]int // name -> sim node index
 	ordered   []fwk.NodeInfo // the snapshot's NodeInfos in sim node order
 	pods      map[string]*corev1.Pod
-	poolOf    map[string]*cluster.NodePool
+	pools     []*cluster.NodePool // by sim node index
 
 	percentageOfNodesToScore int32
 	nextStart                int
-	feasible, reps           []fwk.NodeInfo // reused between cycles
-	filterCache              map[int]filterVerdict
-	filterShape              podShape
-	seenClasses              map[nodeClass]bool
-	// noEquivalence turns off the filter cache and node grouping, for tests.
+	feasible                 []int          // sim node indexes; reused between cycles
+	reps                     []fwk.NodeInfo // reused between cycles
+
+	// Replicas of one shape share a pod template. The shortcuts below are
+	// valid for one shape; shapeEpoch counts shape changes.
+	podTemplate      *corev1.Pod
+	podTemplateShape podShape
+	podInfoTemplate  *framework.PodInfo // the template's, requests computed
+	shapeEpoch       uint64
+	preFiltered      fwk.CycleState // PreFilter's state for preFilteredEpoch
+	preFilteredEpoch uint64
+	filterCache      []filterVerdict // by sim node index
+	classes          classInterner
+	// noEquivalence turns off the PreFilter, Filter and grouping
+	// shortcuts, for tests.
 	noEquivalence bool
 }
 
@@ -138,7 +148,8 @@ func New(profile *schedconfig.KubeSchedulerProfile, nodes []*sim.Node, prof *wor
 
 	s := &Scheduler{
 		index: map[string]int{}, pods: map[string]*corev1.Pod{}, ctx: ctx,
-		filterCache: map[int]filterVerdict{}, poolOf: map[string]*cluster.NodePool{}, seenClasses: map[nodeClass]bool{},
+		filterCache: make([]filterVerdict, len(nodes)),
+		classes:     newClassInterner(len(nodes)),
 	}
 	if profile.PercentageOfNodesToScore != nil {
 		s.percentageOfNodesToScore = *profile.PercentageOfNodesToScore
@@ -149,7 +160,7 @@ func New(profile *schedconfig.KubeSchedulerProfile, nodes []*sim.Node, prof *wor
 		kubeNodes = append(kubeNodes, kn)
 		s.nodes = append(s.nodes, kn.Name)
 		s.index[kn.Name] = i
-		s.poolOf[kn.Name] = n.Pool
+		s.pools = append(s.pools, n.Pool)
 	}
 	s.telemetry = newTelemetry(nodes, s.nodes, c)
 
@@ -175,9 +186,14 @@ func New(profile *schedconfig.KubeSchedulerProfile, nodes []*sim.Node, prof *wor
 	}
 	// The in-tree plugins read volumes, CSI drivers and DRA objects through
 	// informers. The simulated cluster has none of those: an empty fake
-	// clientset with informers that are never started answers "none".
+	// clientset with informers that are never started answers "none". It
+	// has the replicas' namespace, which InterPodAffinity looks up.
 	client := fake.NewClientset()
 	factory := informers.NewSharedInformerFactory(client, 0)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: podNamespace}}
+	if err := factory.Core().V1().Namespaces().Informer().GetIndexer().Add(ns); err != nil {
+		return nil, err
+	}
 	draManager, err := newDRAManager(ctx, client, factory)
 	if err != nil {
 		return nil, err
@@ -219,21 +235,17 @@ func newDRAManager(ctx context.Context, client *fake.Clientset, factory informer
 // node. Ties between equal scores go to the first node in spec order, where
 // kube-scheduler picks one at random, so that runs stay reproducible.
 func (s *Scheduler) Schedule(req *sim.PodRequest, _ []*sim.Node) (int, error) {
-	pod := s.kubePod(req)
-	state := framework.NewCycleState()
-	if _, status, _ := s.fw.RunPreFilterPlugins(s.ctx, state, pod); !status.IsSuccess() {
-		if status.IsRejected() {
-			return -1, sim.ErrUnschedulable
-		}
-		return -1, status.AsError()
+	pod, err := s.kubePod(req)
+	if err != nil {
+		return -1, err
+	}
+	state, err := s.preFilter(pod)
+	if err != nil {
+		return -1, err
 	}
 	// Like kube-scheduler, stop filtering once enough feasible nodes are
 	// found, and start each cycle where the last one stopped
 	// (schedule_one.go, findNodesThatPassFilters).
-	if shape := shapeOf(req); shape != s.filterShape {
-		s.filterShape = shape
-		clear(s.filterCache)
-	}
 	n := len(s.ordered)
 	want := numFeasibleNodesToFind(s.percentageOfNodesToScore, n)
 	feasible := s.feasible[:0]
@@ -247,7 +259,7 @@ func (s *Scheduler) Schedule(req *sim.PodRequest, _ []*sim.Node) (int, error) {
 			return -1, err
 		}
 		if fits {
-			feasible = append(feasible, ni)
+			feasible = append(feasible, idx)
 		}
 	}
 	s.nextStart = (s.nextStart + processed) % n
@@ -255,9 +267,10 @@ func (s *Scheduler) Schedule(req *sim.PodRequest, _ []*sim.Node) (int, error) {
 	if len(feasible) == 0 {
 		return -1, sim.ErrUnschedulable
 	}
-	chosen := feasible[0].Node().Name
-	if len(feasible) > 1 {
-		candidates := s.representatives(feasible)
+	chosen := s.nodes[feasible[0]]
+	// One feasible node, or one group of interchangeable ones: like
+	// kube-scheduler with a single feasible node, skip scoring.
+	if candidates := s.representatives(feasible); len(candidates) > 1 {
 		if status := s.fw.RunPreScorePlugins(s.ctx, state, pod, candidates); !status.IsSuccess() {
 			return -1, status.AsError()
 		}
@@ -275,15 +288,39 @@ func (s *Scheduler) Schedule(req *sim.PodRequest, _ []*sim.Node) (int, error) {
 	if status := s.fw.RunReservePluginsReserve(s.ctx, state, pod, chosen); !status.IsSuccess() {
 		return -1, status.AsError()
 	}
-	pi, err := framework.NewPodInfo(pod)
-	if err != nil {
-		return -1, err
-	}
+	// A copy of the template's PodInfo carries its computed requests, which
+	// depend only on the shared spec: adding the pod to its node does not
+	// recompute them.
+	pi := *s.podInfoTemplate
+	pi.Pod = pod
 	i := s.index[chosen]
-	s.ordered[i].AddPodInfo(pi)
+	s.ordered[i].AddPodInfo(&pi)
 	pod.Spec.NodeName = chosen
 	s.pods[req.Name] = pod
 	return i, nil
+}
+
+// preFilter runs the PreFilter plugins, or clones the state they left for
+// an earlier replica of the same shape. What they record is the pod's
+// requests, ports, affinity terms, volumes and claims, and the cluster's
+// pods with affinity or matching spread constraints; replicas of one shape
+// agree on the first, and simulated pods have none of the second, so the
+// state is the same for every replica. Clone gives each cycle its own
+// copy, as preemption does, for Reserve to write to.
+// TestEquivalenceKeepsPlacements checks it changes no placement.
+func (s *Scheduler) preFilter(pod *corev1.Pod) (fwk.CycleState, error) {
+	if s.preFiltered != nil && s.preFilteredEpoch == s.shapeEpoch && !s.noEquivalence {
+		return s.preFiltered.Clone(), nil
+	}
+	state := framework.NewCycleState()
+	if _, status, _ := s.fw.RunPreFilterPlugins(s.ctx, state, pod); !status.IsSuccess() {
+		if status.IsRejected() {
+			return nil, sim.ErrUnschedulable
+		}
+		return nil, status.AsError()
+	}
+	s.preFiltered, s.preFilteredEpoch = state, s.shapeEpoch
+	return state.Clone(), nil
 }
 
 // representatives keeps the first of each group of feasible nodes that
@@ -296,31 +333,36 @@ func (s *Scheduler) Schedule(req *sim.PodRequest, _ []*sim.Node) (int, error) {
 // is the one chosen without grouping. A cluster of identical empty nodes
 // then costs one Score call instead of hundreds.
 // TestEquivalenceKeepsPlacements checks both shortcuts change no placement.
-func (s *Scheduler) representatives(feasible []fwk.NodeInfo) []fwk.NodeInfo {
-	if s.noEquivalence {
-		return feasible
-	}
-	clear(s.seenClasses)
+func (s *Scheduler) representatives(feasible []int) []fwk.NodeInfo {
 	reps := s.reps[:0]
-	for _, ni := range feasible {
-		req := ni.GetRequested()
-		name := ni.Node().Name
-		class := nodeClass{
-			pool:      s.poolOf[name],
-			milliCPU:  req.GetMilliCPU(),
-			memory:    req.GetMemory(),
-			gpus:      req.GetScalarResources()[gpuaware.ResourceGPU],
-			pods:      len(ni.GetPods()),
-			telemetry: s.telemetry.class(name),
+	if s.noEquivalence {
+		for _, idx := range feasible {
+			reps = append(reps, s.ordered[idx])
 		}
-		if s.seenClasses[class] {
-			continue
+		s.reps = reps
+		return reps
+	}
+	s.classes.startCycle(s.telemetry.epoch)
+	for _, idx := range feasible {
+		ni := s.ordered[idx]
+		if s.classes.firstOfCycle(idx, ni.GetGeneration(), func() nodeClass { return s.classOf(idx, ni) }) {
+			reps = append(reps, ni)
 		}
-		s.seenClasses[class] = true
-		reps = append(reps, ni)
 	}
 	s.reps = reps
 	return reps
+}
+
+func (s *Scheduler) classOf(idx int, ni fwk.NodeInfo) nodeClass {
+	req := ni.GetRequested()
+	return nodeClass{
+		pool:      s.pools[idx],
+		milliCPU:  req.GetMilliCPU(),
+		memory:    req.GetMemory(),
+		gpus:      req.GetScalarResources()[gpuaware.ResourceGPU],
+		pods:      len(ni.GetPods()),
+		telemetry: s.telemetry.classAt(idx),
+	}
 }
 
 type nodeClass struct {
@@ -331,29 +373,82 @@ type nodeClass struct {
 	telemetry        telemetryClass
 }
 
+// classInterner numbers node classes so that grouping the feasible nodes
+// costs a few slice lookups per node: a node's class id is recomputed only
+// when its NodeInfo generation or the telemetry changed, and ids restart
+// with each telemetry update, which bounds the table.
+type classInterner struct {
+	ids   map[nodeClass]int32
+	nodes []nodeClassID // by sim node index
+	seen  []uint64      // by class id: the cycle that last saw it
+	epoch uint64        // telemetry epoch the ids belong to
+	cycle uint64
+}
+
+type nodeClassID struct {
+	generation int64
+	epoch      uint64
+	id         int32
+	valid      bool
+}
+
+func newClassInterner(nodes int) classInterner {
+	return classInterner{ids: map[nodeClass]int32{}, nodes: make([]nodeClassID, nodes)}
+}
+
+func (c *classInterner) startCycle(epoch uint64) {
+	if epoch != c.epoch {
+		c.epoch = epoch
+		clear(c.ids)
+		c.seen = c.seen[:0]
+	}
+	c.cycle++
+}
+
+// firstOfCycle reports whether node idx is the first of its class this cycle.
+func (c *classInterner) firstOfCycle(idx int, generation int64, class func() nodeClass) bool {
+	n := &c.nodes[idx]
+	if !n.valid || n.generation != generation || n.epoch != c.epoch {
+		cl := class()
+		id, ok := c.ids[cl]
+		if !ok {
+			id = int32(len(c.seen))
+			c.ids[cl] = id
+			c.seen = append(c.seen, 0)
+		}
+		*n = nodeClassID{generation: generation, epoch: c.epoch, id: id, valid: true}
+	}
+	if c.seen[n.id] == c.cycle {
+		return false
+	}
+	c.seen[n.id] = c.cycle
+	return true
+}
+
 // filter runs the Filter plugins on one node, or reuses the verdict of an
 // earlier cycle. Every replica is made from the same pod template, and with
 // no inter-pod affinity, topology spread constraints, volumes or claims,
 // each in-tree Filter plugin's verdict depends only on the pod's shape and
 // the node's state, which NodeInfo's generation tracks: the equivalence
-// class cache that earlier kube-scheduler versions kept. The cache is
-// dropped when the pod's shape changes; TestFilterCacheKeepsPlacements
+// class cache that earlier kube-scheduler versions kept. A verdict is
+// only reused for the shape it was computed for; TestFilterCacheKeepsPlacements
 // checks it changes no placement.
 func (s *Scheduler) filter(state fwk.CycleState, pod *corev1.Pod, idx int, ni fwk.NodeInfo) (bool, error) {
 	gen := ni.GetGeneration()
-	if v, ok := s.filterCache[idx]; ok && v.generation == gen && !s.noEquivalence {
+	if v := s.filterCache[idx]; v.shapeEpoch == s.shapeEpoch && v.generation == gen && !s.noEquivalence {
 		return v.fits, nil
 	}
 	status := s.fw.RunFilterPlugins(s.ctx, state, pod, ni)
 	if !status.IsSuccess() && !status.IsRejected() {
 		return false, status.AsError()
 	}
-	s.filterCache[idx] = filterVerdict{generation: gen, fits: status.IsSuccess()}
+	s.filterCache[idx] = filterVerdict{generation: gen, shapeEpoch: s.shapeEpoch, fits: status.IsSuccess()}
 	return status.IsSuccess(), nil
 }
 
 type filterVerdict struct {
 	generation int64
+	shapeEpoch uint64 // 0: never filtered
 	fits       bool
 }
 
@@ -437,10 +532,36 @@ func KubeNode(n *sim.Node, prof *workload.Profile) *corev1.Node {
 	}
 }
 
-func (s *Scheduler) kubePod(req *sim.PodRequest) *corev1.Pod {
+// kubePod renders a replica as a v1.Pod. Replicas of one shape share the
+// template's annotations and spec (nothing in the framework writes them),
+// so a scheduling cycle does not rebuild their resource lists.
+func (s *Scheduler) kubePod(req *sim.PodRequest) (*corev1.Pod, error) {
+	if shape := shapeOf(req); s.podTemplate == nil || shape != s.podTemplateShape {
+		template := podTemplate(req)
+		pi, err := framework.NewPodInfo(template)
+		if err != nil {
+			return nil, err
+		}
+		pi.CalculateResource()
+		s.podTemplate, s.podTemplateShape, s.podInfoTemplate = template, shape, pi
+		s.shapeEpoch++
+	}
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: req.Name, Namespace: "default", UID: types.UID(req.Name),
+			Name: req.Name, Namespace: s.podTemplate.Namespace, UID: types.UID(req.Name),
+			Annotations: s.podTemplate.Annotations,
+		},
+		Spec: s.podTemplate.Spec,
+	}, nil
+}
+
+// podNamespace holds the simulated replicas.
+const podNamespace = "default"
+
+func podTemplate(req *sim.PodRequest) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: podNamespace,
 			Annotations: map[string]string{
 				gpuaware.AnnotationGPUMemory: strconv.FormatInt(int64(req.GPUMemoryGiB*1024), 10) + "Mi",
 				gpuaware.AnnotationModel:     req.Model,
@@ -470,6 +591,7 @@ type Telemetry struct {
 	clock  clock.PassiveClock
 	byName map[string]*gpuaware.NodeTelemetry
 	order  []*gpuaware.NodeTelemetry
+	epoch  uint64 // counts updates
 }
 
 func newTelemetry(nodes []*sim.Node, names []string, c clock.PassiveClock) *Telemetry {
@@ -497,13 +619,15 @@ type telemetryClass struct {
 	at        time.Time
 }
 
-func (t *Telemetry) class(name string) telemetryClass {
-	nt := t.byName[name]
+// classAt is the telemetry of the node at sim index idx.
+func (t *Telemetry) classAt(idx int) telemetryClass {
+	nt := t.order[idx]
 	return telemetryClass{nt.GPUUtilPercent, nt.GPUMemoryUsedFraction, nt.Timestamp}
 }
 
 func (t *Telemetry) update(stats []sim.NodeStats) {
 	now := t.clock.Now()
+	t.epoch++
 	for i, st := range stats {
 		nt := t.order[i]
 		nt.GPUUtilPercent, nt.GPUMemoryUsedFraction, nt.Timestamp = st.GPUUtilPercent, st.GPUMemoryUsedFraction, now

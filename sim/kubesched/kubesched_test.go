@@ -168,9 +168,10 @@ func TestGPUAwareShortensColdStartsInSim(t *testing.T) {
 	}
 }
 
-// The filter cache and node grouping are shortcuts: a long random sequence
-// of placements, releases and telemetry updates must place every pod on
-// the same node with and without them, under both profiles.
+// The filter cache, node grouping and the shared pod template are
+// shortcuts: a long random sequence of placements of two pod shapes,
+// releases and telemetry updates must place every pod on the same node
+// with and without them, under both profiles.
 func TestEquivalenceKeepsPlacements(t *testing.T) {
 	for _, profile := range []string{kubesched.GPUAwareProfile, kubesched.DefaultProfile} {
 		t.Run(profile, func(t *testing.T) {
@@ -196,6 +197,9 @@ func TestEquivalenceKeepsPlacements(t *testing.T) {
 					case op < 6:
 						req := request(i, prof)
 						req.Name = fmt.Sprintf("pod-%d", i)
+						if rng.IntN(4) == 0 {
+							req.GPUs = 2
+						}
 						idx, err := s.Schedule(req, ns)
 						if errors.Is(err, sim.ErrUnschedulable) {
 							out = append(out, -1)
