@@ -14,19 +14,21 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/klog/v2"
+
+	"github.com/kisproject/kis/policy"
 )
 
 // DCGM exporter's names and labels (dcgm-exporter's default counters CSV),
 // so dashboards and GPUAware's queries work with either exporter.
 const (
-	MetricGPUUtil   = "DCGM_FI_DEV_GPU_UTIL"      // %
+	MetricGPUUtil   = policy.GPUUtil              // %
 	MetricMemUtil   = "DCGM_FI_DEV_MEM_COPY_UTIL" // %
-	MetricFBUsed    = "DCGM_FI_DEV_FB_USED"       // MiB
-	MetricFBFree    = "DCGM_FI_DEV_FB_FREE"       // MiB
+	MetricFBUsed    = policy.GPUFBUsed            // MiB
+	MetricFBFree    = policy.GPUFBFree            // MiB
 	MetricFBTotal   = "DCGM_FI_DEV_FB_TOTAL"      // MiB
 	MetricGPUTemp   = "DCGM_FI_DEV_GPU_TEMP"      // °C
 	MetricPower     = "DCGM_FI_DEV_POWER_USAGE"   // W
-	MetricModelInfo = "kis_model_cache_present"
+	MetricModelInfo = policy.ModelCachePresent
 )
 
 var deviceLabels = []string{"gpu", "UUID", "device", "modelName", "Hostname"}

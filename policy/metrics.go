@@ -52,8 +52,15 @@ var Triton = MetricSet{
 // Cluster-level families shared by every stack.
 const (
 	// GPUUtil is DCGM exporter's per-GPU utilisation in percent, labelled
-	// with the pod that holds the GPU.
+	// with the pod that holds the GPU and the node (Hostname).
 	GPUUtil = "DCGM_FI_DEV_GPU_UTIL"
+	// GPUFBUsed and GPUFBFree are DCGM exporter's per-GPU framebuffer
+	// memory in MiB (GPUAware's load term).
+	GPUFBUsed = "DCGM_FI_DEV_FB_USED"
+	GPUFBFree = "DCGM_FI_DEV_FB_FREE"
+	// ModelCachePresent is kis-gpu-exporter's per-node series, 1 for each
+	// model in the node-local cache (GPUAware's locality term).
+	ModelCachePresent = "kis_model_cache_present"
 	// ReadyReplicas and SpecReplicas are kube-state-metrics' Deployment series.
 	ReadyReplicas = "kube_deployment_status_replicas_ready"
 	SpecReplicas  = "kube_deployment_spec_replicas"

@@ -151,9 +151,9 @@ var (
 	descPhase    = prometheus.NewDesc(policy.PodPhase, "The pod's current phase.", append([]string{"phase"}, podLabels...), nil)
 	descReady    = prometheus.NewDesc(policy.ReadyReplicas, "Ready replicas of the Deployment.", []string{"namespace", "deployment"}, nil)
 	descGPUUtil  = prometheus.NewDesc(policy.GPUUtil, "GPU utilization (in %).", gpuLabels, nil)
-	descFBUsed   = prometheus.NewDesc("DCGM_FI_DEV_FB_USED", "Framebuffer memory used (in MiB).", gpuLabels, nil)
-	descFBFree   = prometheus.NewDesc("DCGM_FI_DEV_FB_FREE", "Framebuffer memory free (in MiB).", gpuLabels, nil)
-	descModelHit = prometheus.NewDesc("kis_model_cache_present", "Model weights in the node-local cache.", []string{"Hostname", "model"}, nil)
+	descFBUsed   = prometheus.NewDesc(policy.GPUFBUsed, "Framebuffer memory used (in MiB).", gpuLabels, nil)
+	descFBFree   = prometheus.NewDesc(policy.GPUFBFree, "Framebuffer memory free (in MiB).", gpuLabels, nil)
+	descModelHit = prometheus.NewDesc(policy.ModelCachePresent, "Model weights in the node-local cache.", []string{"Hostname", "model"}, nil)
 )
 
 // engineDescs are the serving engine's families, named by the workload's

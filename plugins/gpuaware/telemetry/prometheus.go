@@ -15,15 +15,16 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kisproject/kis/plugins/gpuaware"
+	"github.com/kisproject/kis/policy"
 )
 
 // The queries behind the cache. DCGM exporter labels each GPU's series
 // with the node's name in Hostname; kis-gpu-exporter does the same.
 const (
-	utilQuery      = `avg by (Hostname) (DCGM_FI_DEV_GPU_UTIL)`
-	memoryQuery    = `sum by (Hostname) (DCGM_FI_DEV_FB_USED) / (sum by (Hostname) (DCGM_FI_DEV_FB_USED) + sum by (Hostname) (DCGM_FI_DEV_FB_FREE))`
-	timestampQuery = `min by (Hostname) (timestamp(DCGM_FI_DEV_GPU_UTIL))`
-	modelsQuery    = `max by (Hostname, model) (kis_model_cache_present) > 0`
+	utilQuery      = `avg by (Hostname) (` + policy.GPUUtil + `)`
+	memoryQuery    = `sum by (Hostname) (` + policy.GPUFBUsed + `) / (sum by (Hostname) (` + policy.GPUFBUsed + `) + sum by (Hostname) (` + policy.GPUFBFree + `))`
+	timestampQuery = `min by (Hostname) (timestamp(` + policy.GPUUtil + `))`
+	modelsQuery    = `max by (Hostname, model) (` + policy.ModelCachePresent + `) > 0`
 )
 
 // Prometheus is a gpuaware.Telemetry backed by Prometheus. Refresh (or
