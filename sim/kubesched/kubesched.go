@@ -331,8 +331,8 @@ func (s *Scheduler) preFilter(pod *corev1.Pod) (fwk.CycleState, error) {
 // highest and lowest scores, which duplicates do not change, and the first
 // node of the winning group is the first node with the winning score, which
 // is the one chosen without grouping. A cluster of identical empty nodes
-// then costs one Score call instead of hundreds.
-// TestEquivalenceKeepsPlacements checks both shortcuts change no placement.
+// then needs no scoring instead of hundreds of Score calls.
+// TestEquivalenceKeepsPlacements checks it changes no placement.
 func (s *Scheduler) representatives(feasible []int) []fwk.NodeInfo {
 	reps := s.reps[:0]
 	if s.noEquivalence {
