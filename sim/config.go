@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/kisproject/kis/sim/cluster"
@@ -98,6 +99,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: duration must be >= 0, got %v", c.Duration)
 	case c.Balancer != LeastOutstanding && c.Balancer != RandomBalancer:
 		return fmt.Errorf("config: unknown balancer %q (known: least-outstanding, random)", c.Balancer)
+	case !(c.Reward.SLO >= 0 && c.Reward.Cost >= 0 && c.Reward.Churn >= 0) ||
+		math.IsInf(c.Reward.SLO+c.Reward.Cost+c.Reward.Churn, 0):
+		return fmt.Errorf("config: reward weights must be finite and >= 0, got %+v", c.Reward)
 	}
 	return nil
 }

@@ -93,6 +93,7 @@ type Simulation struct {
 	iv      interval
 
 	allocated     int
+	unschedulable int // pods in phaseUnscheduled
 	lastAccounted time.Duration
 	gpuSeconds    float64
 	readySeconds  float64
@@ -105,7 +106,9 @@ type interval struct {
 	start                time.Duration
 	arrivals, violations int64
 	gpuSeconds           float64
-	scaleChange          int32
+	// unplacedGPUSeconds are asked for by pods no node has room for.
+	unplacedGPUSeconds float64
+	scaleChange        int32
 }
 
 // New prepares a run with the autoscaler cfg.Scaler names. Errors name the
@@ -330,6 +333,7 @@ func (s *Simulation) account() {
 	dt := (now - s.lastAccounted).Seconds()
 	s.gpuSeconds += float64(s.allocated) * dt
 	s.iv.gpuSeconds += float64(s.allocated) * dt
+	s.iv.unplacedGPUSeconds += float64(s.unschedulable) * dt
 	s.readySeconds += float64(len(s.ready)) * dt
 	s.lastAccounted = now
 }
@@ -343,6 +347,7 @@ func (s *Simulation) newPod() *pod {
 // startWarm places a replica that is Ready at time zero.
 func (s *Simulation) startWarm() {
 	p := s.newPod()
+	p.phase = phaseScheduling
 	if !s.bind(p) {
 		s.unscheduled = append(s.unscheduled, p)
 		return
@@ -364,6 +369,10 @@ func (s *Simulation) bind(p *pod) bool {
 			// A scheduler failure is a bug in the profile or the simulator,
 			// not a full cluster; do not let it pass as one.
 			panic(fmt.Sprintf("sim: scheduling pod %d: %v", p.id, err))
+		}
+		if p.phase != phaseUnscheduled {
+			s.account()
+			s.unschedulable++
 		}
 		p.phase = phaseUnscheduled
 		return false
@@ -428,6 +437,9 @@ func (s *Simulation) releaseGPU(p *pod) {
 		s.allocated--
 		s.sched.Unbind(s.podRequest(p.id), p.node)
 	}
+	if p.phase == phaseUnscheduled {
+		s.unschedulable--
+	}
 	p.phase = phaseGone
 	p.gen++
 	p.srv = nil
@@ -441,6 +453,8 @@ func (s *Simulation) retryUnscheduled() {
 		if p.phase != phaseUnscheduled {
 			continue
 		}
+		s.account()
+		s.unschedulable--
 		p.phase = phaseScheduling
 		s.stepLifecycle(p)
 	}
@@ -770,7 +784,7 @@ func (s *Simulation) hpaPods() []autoscale.Pod {
 func (s *Simulation) closeInterval(now time.Duration, obs policy.Observation) {
 	s.account()
 	length := (now - s.iv.start).Seconds()
-	r := Reward(s.cfg.Reward, s.iv.arrivals, s.iv.violations, s.iv.gpuSeconds/length, s.iv.scaleChange, s.cfg.MaxReplicas)
+	r := Reward(s.cfg.Reward, s.iv.arrivals, s.iv.violations, (s.iv.gpuSeconds+s.iv.unplacedGPUSeconds)/length, s.iv.scaleChange, s.cfg.MaxReplicas)
 	s.res.rewardSum += r
 	s.res.rewardN++
 	if s.cfg.RecordSeries {
@@ -801,7 +815,10 @@ func (s *Simulation) closeInterval(now time.Duration, obs policy.Observation) {
 //	     + wChurn * |replica change| / maxReplicas )
 //
 // violations are requests that finished over the SLO or failed in the
-// interval; meanGPUs is the interval's time-averaged allocated GPUs. All
+// interval; meanGPUs is the interval's time-averaged GPUs allocated or
+// asked for by pods that no node has room for (a replica the cluster cannot
+// place is priced as if a cluster autoscaler bought its GPU, so that a
+// policy gains nothing by asking for more than the cluster holds). All
 // three terms are in [0, 1] per unit weight, so the weights read as prices:
 // with the defaults (6, 0.3, 0.3) missing the SLO for every request costs
 // as much as 20 times the maximum fleet, which is what makes a trained

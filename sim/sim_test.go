@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"bytes"
+	"math"
 	"testing"
 	"time"
 
@@ -137,6 +138,27 @@ func TestUnschedulablePodsStayPending(t *testing.T) {
 	}
 }
 
+// Pods the cluster cannot place cost GPU-hours in the reward, not in the
+// result: 40 replicas on 36 GPUs serve like 36 and are charged 4 more
+// GPUs per interval, 0.3 (cost weight) * 4 / 40 (max replicas) = 0.03.
+func TestUnplacedPodsCostInReward(t *testing.T) {
+	fixed := func(n string) sim.Result {
+		return run(t, func(c *sim.Config) {
+			c.Scaler = "fixed:" + n
+			c.MaxReplicas = 40
+			c.Duration = 10 * time.Minute
+		})
+	}
+	placed, over := fixed("36"), fixed("40")
+	if over.GPUHours != placed.GPUHours || over.SLOAttainment != placed.SLOAttainment {
+		t.Fatalf("40 replicas on 36 GPUs: GPU-h %v, SLO %v; 36 replicas: %v, %v (want equal)",
+			over.GPUHours, over.SLOAttainment, placed.GPUHours, placed.SLOAttainment)
+	}
+	if diff := placed.Reward - over.Reward; math.Abs(diff-0.03) > 1e-9 {
+		t.Errorf("reward difference = %.6f, want 0.03", diff)
+	}
+}
+
 func TestBadConfigErrors(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -148,6 +170,7 @@ func TestBadConfigErrors(t *testing.T) {
 		{"missing trace", func(c *sim.Config) { c.Scenario = "/nonexistent/trace.csv" }, "reading trace"},
 		{"bounds", func(c *sim.Config) { c.MinReplicas = 5; c.MaxReplicas = 2 }, "min replicas (5) <= max replicas (2)"},
 		{"balancer", func(c *sim.Config) { c.Balancer = "round-robin" }, `unknown balancer "round-robin"`},
+		{"reward weight", func(c *sim.Config) { c.Reward.SLO = math.NaN() }, "reward weights must be finite and >= 0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

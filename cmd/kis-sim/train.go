@@ -12,24 +12,30 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kisproject/kis/policy"
+	"github.com/kisproject/kis/sim"
 	"github.com/kisproject/kis/sim/report"
 	"github.com/kisproject/kis/sim/rl"
 )
 
 func newTrainCommand() *cobra.Command {
 	var (
-		f      simFlags
-		out    string
-		resume bool
+		f            simFlags
+		out          string
+		resume       bool
+		clusterScale []float64
+		reward       = sim.DefaultConfig().Reward
 	)
 	cfg := rl.DefaultConfig()
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train KIScaler (PPO) in KISim and write the model, learning curve CSV and plot",
 		Long: `Trains the PPO policy on episodes drawn across the four traffic patterns with
-randomised parameters. Writes into --out: checkpoint.json (the latest model,
-saved atomically after every iteration), model.json (the model that scored
-best on held-out validation episodes: the result), curve.csv and curve.svg.
+randomised parameters, on the --cluster with each node pool resized in a
+share of the episodes (--resized-share, --cluster-scale), so one policy
+serves clusters of many sizes.
+Writes into --out: checkpoint.json (the latest model, saved atomically
+after every iteration), model.json (the model that scored best on
+held-out validation episodes: the result), curve.csv and curve.svg.
 --resume continues from checkpoint.json (the optimiser's moments start
 afresh).`,
 		Example: "  kis-sim train --out out/train --iterations 40",
@@ -40,7 +46,12 @@ afresh).`,
 				return err
 			}
 			cfg.Base = base
+			cfg.Base.Reward = reward
 			cfg.PPO.Seed = f.seed
+			if len(clusterScale) != 2 {
+				return fmt.Errorf("--cluster-scale: want two numbers, low,high; got %d", len(clusterScale))
+			}
+			cfg.ClusterScale = [2]float64{clusterScale[0], clusterScale[1]}
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}
@@ -94,6 +105,12 @@ afresh).`,
 	cmd.Flags().DurationVar(&cfg.EpisodeLength, "episode-length", cfg.EpisodeLength, "simulated time per episode")
 	cmd.Flags().IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "episodes simulated at once")
 	cmd.Flags().IntVar(&cfg.ValidateEvery, "validate-every", cfg.ValidateEvery, "iterations between validations of the greedy policy")
+	cmd.Flags().StringSliceVar(&cfg.ValidationScenarios, "validation-scenarios", nil, "scenarios the held-out validation episodes run, in turn, with unseen seeds (default: drawn like training episodes)")
+	cmd.Flags().Float64Var(&reward.SLO, "slo-weight", reward.SLO, "reward: price of missing the SLO for every request (see docs/simulator.md)")
+	cmd.Flags().Float64Var(&reward.Cost, "cost-weight", reward.Cost, "reward: price of running max replicas' GPUs")
+	cmd.Flags().Float64Var(&reward.Churn, "churn-weight", reward.Churn, "reward: price of changing the whole fleet at once")
+	cmd.Flags().Float64Var(&cfg.ResizedShare, "resized-share", cfg.ResizedShare, "share of episodes on a resized cluster (0: all on --cluster as given)")
+	cmd.Flags().Float64SliceVar(&clusterScale, "cluster-scale", cfg.ClusterScale[:], "low,high: a resized episode multiplies each node pool's count by a factor from this range")
 	return cmd
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/sim"
 	"github.com/kisproject/kis/sim/autoscale"
+	"github.com/kisproject/kis/sim/cluster"
 	"github.com/kisproject/kis/sim/traffic"
 )
 
@@ -23,8 +25,17 @@ import (
 type Config struct {
 	PPO policy.PPOConfig
 	// Base is the simulation every episode starts from (cluster, profile,
-	// scheduler, reward weights); scenario and seed are drawn per episode.
+	// scheduler, reward weights); scenario, cluster size and seed are
+	// drawn per episode.
 	Base sim.Config
+	// ResizedShare of the episodes run on Base's cluster with each node
+	// pool resized by a factor drawn from ClusterScale (node counts
+	// rounded, at least one node kept), so that one policy learns clusters
+	// smaller and larger than Base's, including ones with fewer GPUs than
+	// MaxReplicas. The rest run on Base's cluster as it is. Off by default:
+	// measured in docs/kiscaler.md, it has not yet paid for itself.
+	ResizedShare float64
+	ClusterScale [2]float64
 	// Iterations of (rollouts, update); EpisodesPerIteration episodes each.
 	Iterations           int
 	EpisodesPerIteration int
@@ -37,12 +48,17 @@ type Config struct {
 	// result of training. PPO's last iterate is often not its best.
 	ValidateEvery      int
 	ValidationEpisodes int
+	// ValidationScenarios, when set, are what the held-out episodes run,
+	// in turn, with seeds training never uses; otherwise they are drawn
+	// like training episodes.
+	ValidationScenarios []string
 }
 
 // DefaultConfig returns the settings `kis-sim train` uses.
 func DefaultConfig() Config {
 	return Config{
 		PPO: policy.DefaultPPOConfig(), Base: sim.DefaultConfig(),
+		ResizedShare: 0, ClusterScale: [2]float64{0.25, 1.25},
 		Iterations: 60, EpisodesPerIteration: 16, EpisodeLength: 45 * time.Minute, Parallel: 2,
 		ValidateEvery: 10, ValidationEpisodes: 16,
 	}
@@ -56,6 +72,12 @@ func (c *Config) Validate() error {
 	if c.Iterations < 1 || c.EpisodesPerIteration < 1 || c.Parallel < 1 || c.EpisodeLength < 5*time.Minute ||
 		c.ValidateEvery < 1 || c.ValidationEpisodes < 1 {
 		return fmt.Errorf("train: iterations, episodes, parallelism and validation settings must be >= 1 and episodes >= 5m")
+	}
+	if lo, hi := c.ClusterScale[0], c.ClusterScale[1]; !(lo > 0 && lo <= hi && hi <= 10) {
+		return fmt.Errorf("train: cluster scale [%v, %v]: want 0 < low <= high <= 10", lo, hi)
+	}
+	if !(c.ResizedShare >= 0 && c.ResizedShare <= 1) {
+		return fmt.Errorf("train: resized share %v: want a fraction in [0, 1]", c.ResizedShare)
 	}
 	return c.Base.Validate()
 }
@@ -230,14 +252,15 @@ func rollouts(ctx context.Context, cfg Config, model *policy.Model, iteration in
 }
 
 // Scenario draws an episode's traffic: any of the four patterns, with base
-// load (1-3 replicas' worth of capacity), peak (2-5x base, at most 10
-// replicas' worth, which the default cluster's 20 replicas can serve),
-// period and spike length randomised around the defaults, so one policy
-// learns them all. Loads beyond the cluster would reward nothing but noise.
-func Scenario(rng *rand.Rand, length time.Duration, capacity float64) string {
+// load (1-3 replicas' worth of capacity), peak (2-5x base), period and
+// spike length randomised around the defaults, so one policy learns them
+// all. The peak is at most maxReplicas replicas' worth: loads beyond what
+// the cluster can serve would reward nothing but noise.
+func Scenario(rng *rand.Rand, length time.Duration, capacity, maxReplicas float64) string {
 	kind := traffic.Kinds[rng.IntN(len(traffic.Kinds))]
-	base := capacity * (1 + 2*rng.Float64())
-	peak := min(base*(2+3*rng.Float64()), 10*capacity)
+	peakCap := maxReplicas * capacity
+	base := min(capacity*(1+2*rng.Float64()), peakCap)
+	peak := min(base*(2+3*rng.Float64()), peakCap)
 	s := fmt.Sprintf("%s:duration=%s,base=%.4f,peak=%.4f,jitter=%.2f", kind, length, base, peak, 0.05+0.1*rng.Float64())
 	switch kind {
 	case traffic.Periodic:
@@ -251,13 +274,49 @@ func Scenario(rng *rand.Rand, length time.Duration, capacity float64) string {
 	return s
 }
 
+// resizeCluster returns a copy of spec with each pool's node count
+// multiplied by a factor drawn from [lo, hi] and rounded, keeping at least
+// one node.
+func resizeCluster(rng *rand.Rand, spec *cluster.Spec, lo, hi float64) *cluster.Spec {
+	out := *spec
+	out.NodePools = slices.Clone(spec.NodePools)
+	nodes := 0
+	for i := range out.NodePools {
+		p := &out.NodePools[i]
+		p.Count = int(math.Round(float64(p.Count) * (lo + (hi-lo)*rng.Float64())))
+		nodes += p.Count
+	}
+	if nodes == 0 {
+		out.NodePools[0].Count = 1
+	}
+	return &out
+}
+
+// servableReplicas is how many replicas' worth of load an episode may
+// peak at: half the cluster's GPUs, since replicas on its slower GPUs serve
+// less than the reference capacity, and at most 10 (the default cluster
+// with the default 20 max replicas).
+func servableReplicas(spec *cluster.Spec) float64 {
+	gpus := 0
+	for _, p := range spec.NodePools {
+		gpus += p.Count * p.GPUsPerNode
+	}
+	return min(float64(gpus)/2, 10)
+}
+
 func runEpisode(cfg Config, actor *policy.Actor, greedyPolicy *policy.Policy, greedy bool, scales []float64, iteration, index int) (episode, error) {
 	seed := cfg.PPO.Seed*1_000_003 + uint64(iteration)*1_009 + uint64(index)
 	rng := rand.New(rand.NewPCG(seed, 0x65))
 	sc := cfg.Base
 	sc.Seed = seed
 	sc.RecordSeries = true
-	sc.Scenario = Scenario(rng, cfg.EpisodeLength, sim.ReplicaCapacity(&sc.Profile))
+	if cfg.ResizedShare > 0 && rng.Float64() < cfg.ResizedShare {
+		sc.Cluster = resizeCluster(rng, cfg.Base.Cluster, cfg.ClusterScale[0], cfg.ClusterScale[1])
+	}
+	sc.Scenario = Scenario(rng, cfg.EpisodeLength, sim.ReplicaCapacity(&sc.Profile), servableReplicas(sc.Cluster))
+	if greedy && len(cfg.ValidationScenarios) > 0 {
+		sc.Scenario = cfg.ValidationScenarios[index%len(cfg.ValidationScenarios)]
+	}
 	agent := &sampler{actor: actor, rng: rng, scales: scales, lo: sc.MinReplicas, hi: sc.MaxReplicas}
 	if greedy {
 		agent.greedy = greedyPolicy

@@ -3,7 +3,10 @@ package rl
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,4 +104,91 @@ func BenchmarkEpisodes(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(n*cfg.EpisodesPerIteration)/b.Elapsed().Seconds(), "episodes/s")
+}
+
+// Episodes see clusters of many sizes, some with fewer GPUs than max
+// replicas; the base spec is not touched.
+func TestEpisodesResizeTheCluster(t *testing.T) {
+	base := sim.DefaultConfig().Cluster
+	before := fmt.Sprint(base.NodePools)
+	rng := rand.New(rand.NewPCG(1, 2))
+	sizes := map[int]bool{}
+	small := 0
+	for range 200 {
+		c := resizeCluster(rng, base, 0.25, 1.25)
+		gpus, nodes := 0, 0
+		for i, p := range c.NodePools {
+			lo, hi := math.Round(float64(base.NodePools[i].Count)*0.25), math.Round(float64(base.NodePools[i].Count)*1.25)
+			if float64(p.Count) < lo || float64(p.Count) > hi {
+				t.Fatalf("pool %s: %d nodes, want %v..%v", p.Name, p.Count, lo, hi)
+			}
+			gpus += p.Count * p.GPUsPerNode
+			nodes += p.Count
+		}
+		if nodes == 0 {
+			t.Fatal("a resized cluster has no nodes")
+		}
+		sizes[gpus] = true
+		if gpus < 20 {
+			small++
+		}
+		if got := servableReplicas(c); got > float64(gpus)/2 || got > 10 {
+			t.Errorf("%d GPUs: servable %v replicas", gpus, got)
+		}
+	}
+	if len(sizes) < 8 || small == 0 {
+		t.Errorf("200 draws gave %d cluster sizes, %d under 20 GPUs: want variety, including small ones", len(sizes), small)
+	}
+	if after := fmt.Sprint(base.NodePools); after != before {
+		t.Errorf("base cluster changed: %s -> %s", before, after)
+	}
+	if fmt.Sprint(resizeCluster(rng, base, 1, 1).NodePools) != before {
+		t.Error("scale {1, 1} changed the cluster")
+	}
+}
+
+func TestBadClusterResizingRejected(t *testing.T) {
+	for _, mutate := range []func(*Config){
+		func(c *Config) { c.ResizedShare = 1.5 },
+		func(c *Config) { c.ResizedShare = math.NaN() },
+		func(c *Config) { c.ClusterScale = [2]float64{0, 1} },
+		func(c *Config) { c.ClusterScale = [2]float64{2, 1} },
+	} {
+		cfg := DefaultConfig()
+		mutate(&cfg)
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "train:") {
+			t.Errorf("share %v, scale %v: error %v, want a train: error", cfg.ResizedShare, cfg.ClusterScale, err)
+		}
+	}
+}
+
+// Held-out episodes run the configured scenarios in turn, each with its own
+// seed.
+func TestValidationRunsConfiguredScenarios(t *testing.T) {
+	cfg := smallConfig()
+	cfg.ValidationScenarios = []string{"spike:duration=10m", "ramp:duration=10m"}
+	cfg.EpisodesPerIteration = 4
+	m, err := policy.NewModel(cfg.PPO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps, err := rollouts(context.Background(), cfg, m, validationIteration, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range eps {
+		if want := cfg.ValidationScenarios[i%2]; e.result.Scenario != want {
+			t.Errorf("episode %d ran %q, want %q", i, e.result.Scenario, want)
+		}
+	}
+	if eps[0].result.Requests == eps[2].result.Requests {
+		t.Errorf("episodes 0 and 2 of spike saw the same %d requests: want different seeds", eps[0].result.Requests)
+	}
+	train, err := rollouts(context.Background(), cfg, m, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := train[0].result.Scenario; s == cfg.ValidationScenarios[0] || s == cfg.ValidationScenarios[1] {
+		t.Errorf("a training episode ran the validation scenario %q", s)
+	}
 }
