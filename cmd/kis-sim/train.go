@@ -13,6 +13,7 @@ import (
 
 	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/sim"
+	"github.com/kisproject/kis/sim/eval"
 	"github.com/kisproject/kis/sim/report"
 	"github.com/kisproject/kis/sim/rl"
 )
@@ -35,7 +36,8 @@ share of the episodes (--resized-share, --cluster-scale), so one policy
 serves clusters of many sizes.
 Writes into --out: checkpoint.json (the latest model, saved atomically
 after every iteration), model.json (the model that scored best on
-held-out validation episodes: the result), curve.csv and curve.svg.
+held-out validation episodes: by default the four patterns as KISim ships
+them, with seeds nothing else uses), curve.csv and curve.svg.
 --resume continues from checkpoint.json (the optimiser's moments start
 afresh).`,
 		Example: "  kis-sim train --out out/train --iterations 40",
@@ -105,7 +107,7 @@ afresh).`,
 	cmd.Flags().DurationVar(&cfg.EpisodeLength, "episode-length", cfg.EpisodeLength, "simulated time per episode")
 	cmd.Flags().IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "episodes simulated at once")
 	cmd.Flags().IntVar(&cfg.ValidateEvery, "validate-every", cfg.ValidateEvery, "iterations between validations of the greedy policy")
-	cmd.Flags().StringSliceVar(&cfg.ValidationScenarios, "validation-scenarios", nil, "scenarios the held-out validation episodes run, in turn, with unseen seeds (default: drawn like training episodes)")
+	cmd.Flags().StringSliceVar(&cfg.ValidationScenarios, "validation-scenarios", eval.DefaultScenarios, "scenarios the held-out validation episodes run, in turn, with seeds nothing else uses; empty: drawn like training episodes")
 	cmd.Flags().Float64Var(&reward.SLO, "slo-weight", reward.SLO, "reward: price of missing the SLO for every request (see docs/simulator.md)")
 	cmd.Flags().Float64Var(&reward.Cost, "cost-weight", reward.Cost, "reward: price of running max replicas' GPUs")
 	cmd.Flags().Float64Var(&reward.Churn, "churn-weight", reward.Churn, "reward: price of changing the whole fleet at once")
