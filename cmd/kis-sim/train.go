@@ -31,9 +31,8 @@ func newTrainCommand() *cobra.Command {
 		Use:   "train",
 		Short: "Train KIScaler (PPO) in KISim and write the model, learning curve CSV and plot",
 		Long: `Trains the PPO policy on episodes drawn across the four traffic patterns with
-randomised parameters, on the --cluster with each node pool resized in a
-share of the episodes (--resized-share, --cluster-scale), so one policy
-serves clusters of many sizes.
+randomised parameters on the --cluster, optionally with each node pool
+resized in a share of the episodes (--resized-share, --cluster-scale).
 Writes into --out: checkpoint.json (the latest model, saved atomically
 after every iteration), model.json (the model that scored best on
 held-out validation episodes: by default the four patterns as KISim ships

@@ -276,18 +276,23 @@ func Scenario(rng *rand.Rand, length time.Duration, capacity, maxReplicas float6
 
 // resizeCluster returns a copy of spec with each pool's node count
 // multiplied by a factor drawn from [lo, hi] and rounded, keeping at least
-// one node.
+// one GPU node (the first GPU pool's) when the spec has any.
 func resizeCluster(rng *rand.Rand, spec *cluster.Spec, lo, hi float64) *cluster.Spec {
 	out := *spec
 	out.NodePools = slices.Clone(spec.NodePools)
-	nodes := 0
+	gpus := 0
 	for i := range out.NodePools {
 		p := &out.NodePools[i]
 		p.Count = int(math.Round(float64(p.Count) * (lo + (hi-lo)*rng.Float64())))
-		nodes += p.Count
+		gpus += p.Count * p.GPUsPerNode
 	}
-	if nodes == 0 {
-		out.NodePools[0].Count = 1
+	if gpus == 0 {
+		for i := range out.NodePools {
+			if out.NodePools[i].GPUsPerNode > 0 || i == len(out.NodePools)-1 {
+				out.NodePools[i].Count = max(out.NodePools[i].Count, 1)
+				break
+			}
+		}
 	}
 	return &out
 }

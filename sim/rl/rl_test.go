@@ -12,6 +12,7 @@ import (
 
 	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/sim"
+	"github.com/kisproject/kis/sim/cluster"
 )
 
 func smallConfig() Config {
@@ -116,17 +117,16 @@ func TestEpisodesResizeTheCluster(t *testing.T) {
 	small := 0
 	for range 200 {
 		c := resizeCluster(rng, base, 0.25, 1.25)
-		gpus, nodes := 0, 0
+		gpus := 0
 		for i, p := range c.NodePools {
 			lo, hi := math.Round(float64(base.NodePools[i].Count)*0.25), math.Round(float64(base.NodePools[i].Count)*1.25)
 			if float64(p.Count) < lo || float64(p.Count) > hi {
 				t.Fatalf("pool %s: %d nodes, want %v..%v", p.Name, p.Count, lo, hi)
 			}
 			gpus += p.Count * p.GPUsPerNode
-			nodes += p.Count
 		}
-		if nodes == 0 {
-			t.Fatal("a resized cluster has no nodes")
+		if gpus == 0 {
+			t.Fatal("a resized cluster has no GPU node")
 		}
 		sizes[gpus] = true
 		if gpus < 20 {
@@ -190,5 +190,17 @@ func TestValidationRunsConfiguredScenarios(t *testing.T) {
 	}
 	if s := train[0].result.Scenario; s == cfg.ValidationScenarios[0] || s == cfg.ValidationScenarios[1] {
 		t.Errorf("a training episode ran the validation scenario %q", s)
+	}
+}
+
+// Scaling every pool down to nothing still leaves one GPU node to serve.
+func TestResizeKeepsAGPUNode(t *testing.T) {
+	spec := &cluster.Spec{NodePools: []cluster.NodePool{
+		{Name: "cpu", Count: 1},
+		{Name: "gpu", Count: 1, GPUsPerNode: 4},
+	}}
+	c := resizeCluster(rand.New(rand.NewPCG(1, 1)), spec, 0.1, 0.1)
+	if c.NodePools[0].Count != 0 || c.NodePools[1].Count != 1 {
+		t.Errorf("counts %d, %d: want 0 CPU nodes and 1 GPU node", c.NodePools[0].Count, c.NodePools[1].Count)
 	}
 }
