@@ -452,7 +452,8 @@ type filterVerdict struct {
 	fits       bool
 }
 
-// podShape is what makes two replicas' pods equivalent for Filter.
+// podShape is what tells two replicas' pods apart for the framework; pods
+// of one shape share a template.
 type podShape struct {
 	gpus           int
 	gpuMem, cpu, m float64
