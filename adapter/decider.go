@@ -21,13 +21,7 @@ func NewDecider(spec string) (Decider, error) {
 	kind, arg, _ := strings.Cut(spec, ":")
 	switch kind {
 	case "kis":
-		var m *policy.Model
-		var err error
-		if arg == "" {
-			m, err = policy.DefaultModel()
-		} else {
-			m, err = policy.LoadModelFile(arg)
-		}
+		m, err := policy.LoadModel(arg)
 		if err != nil {
 			return nil, fmt.Errorf("scaler %q: %w", spec, err)
 		}

@@ -20,3 +20,12 @@ func DefaultModel() (*Model, error) {
 	}
 	return m, nil
 }
+
+// LoadModel returns the model in the file at path, or the embedded default
+// for an empty path: the kis and kis:<file> scaler specs.
+func LoadModel(path string) (*Model, error) {
+	if path == "" {
+		return DefaultModel()
+	}
+	return LoadModelFile(path)
+}

@@ -17,13 +17,7 @@ type KIS struct {
 // newKIS loads kis:<model file>, or the model embedded in the build for a
 // bare kis.
 func newKIS(spec, path string, env Env) (*KIS, error) {
-	var m *policy.Model
-	var err error
-	if path == "" {
-		m, err = policy.DefaultModel()
-	} else {
-		m, err = policy.LoadModelFile(path)
-	}
+	m, err := policy.LoadModel(path)
 	if err != nil {
 		return nil, fmt.Errorf("scaler %q: %w", spec, err)
 	}
