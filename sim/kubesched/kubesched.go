@@ -114,8 +114,7 @@ type Scheduler struct {
 	podTemplateShape podShape
 	podInfoTemplate  *framework.PodInfo // the template's, requests computed
 	shapeEpoch       uint64
-	preFiltered      fwk.CycleState // PreFilter's state for preFilteredEpoch
-	preFilteredEpoch uint64
+	preFiltered      fwk.CycleState  // PreFilter's state for the current shape
 	filterCache      []filterVerdict // by sim node index
 	classes          classInterner
 	// noEquivalence turns off the PreFilter, Filter and grouping
@@ -309,7 +308,7 @@ func (s *Scheduler) Schedule(req *sim.PodRequest, _ []*sim.Node) (int, error) {
 // copy, as preemption does, for Reserve to write to.
 // TestEquivalenceKeepsPlacements checks it changes no placement.
 func (s *Scheduler) preFilter(pod *corev1.Pod) (fwk.CycleState, error) {
-	if s.preFiltered != nil && s.preFilteredEpoch == s.shapeEpoch && !s.noEquivalence {
+	if s.preFiltered != nil && !s.noEquivalence {
 		return s.preFiltered.Clone(), nil
 	}
 	state := framework.NewCycleState()
@@ -319,7 +318,7 @@ func (s *Scheduler) preFilter(pod *corev1.Pod) (fwk.CycleState, error) {
 		}
 		return nil, status.AsError()
 	}
-	s.preFiltered, s.preFilteredEpoch = state, s.shapeEpoch
+	s.preFiltered = state
 	return state.Clone(), nil
 }
 
@@ -545,6 +544,7 @@ func (s *Scheduler) kubePod(req *sim.PodRequest) (*corev1.Pod, error) {
 		}
 		pi.CalculateResource()
 		s.podTemplate, s.podTemplateShape, s.podInfoTemplate = template, shape, pi
+		s.preFiltered = nil
 		s.shapeEpoch++
 	}
 	return &corev1.Pod{
