@@ -186,8 +186,44 @@ func NewHPA(name string, cfg HPAConfig) (*HPA, error) {
 			b.ScaleDown.StabilizationWindow = &w
 		}
 		cfg.Behavior = b
+		for dir, r := range map[string]*ScalingRules{"scaleUp": b.ScaleUp, "scaleDown": b.ScaleDown} {
+			if err := r.validate(); err != nil {
+				return nil, fmt.Errorf("hpa %s: behavior.%s: %w", name, dir, err)
+			}
+		}
 	}
 	return &HPA{name: name, cfg: cfg}, nil
+}
+
+// validate is the API server's validation of HPAScalingRules
+// (validateScalingRules), so the model never runs rules a cluster refuses.
+func (r *ScalingRules) validate() error {
+	switch r.SelectPolicy {
+	case MaxChange, MinChange, Disabled:
+	default:
+		return fmt.Errorf("selectPolicy %q: want Max, Min or Disabled", r.SelectPolicy)
+	}
+	if w := *r.StabilizationWindow; w < 0 || w > time.Hour {
+		return fmt.Errorf("stabilizationWindowSeconds %v: want 0 to 3600 seconds", w.Seconds())
+	}
+	if len(r.Policies) == 0 {
+		return fmt.Errorf("at least one policy is required")
+	}
+	for i, p := range r.Policies {
+		if p.Type != PodsPolicy && p.Type != PercentPolicy {
+			return fmt.Errorf("policies[%d]: type %q: want Pods or Percent", i, p.Type)
+		}
+		if p.Value <= 0 {
+			return fmt.Errorf("policies[%d]: value %d: want > 0", i, p.Value)
+		}
+		if p.Period <= 0 || p.Period > 30*time.Minute {
+			return fmt.Errorf("policies[%d]: periodSeconds %v: want 1 to 1800", i, p.Period.Seconds())
+		}
+	}
+	if r.Tolerance != nil && *r.Tolerance < 0 {
+		return fmt.Errorf("tolerance %v: want >= 0", *r.Tolerance)
+	}
+	return nil
 }
 
 // Name implements Autoscaler.

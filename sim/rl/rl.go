@@ -327,7 +327,13 @@ func runEpisode(cfg Config, actor *policy.Actor, greedyPolicy *policy.Policy, gr
 		agent.greedy = greedyPolicy
 	}
 	sc.Scaler = "agent"
-	s, err := sim.NewWithAutoscaler(sc, agent)
+	// The policy acts through the HPA that realises its decisions in a
+	// cluster, so it learns what its actions do there.
+	scaler, err := autoscale.ThroughHPA(agent, autoscale.Env{MinReplicas: sc.MinReplicas, MaxReplicas: sc.MaxReplicas})
+	if err != nil {
+		return episode{}, err
+	}
+	s, err := sim.NewWithAutoscaler(sc, scaler)
 	if err != nil {
 		return episode{}, fmt.Errorf("episode %d.%d (%s): %w", iteration, index, sc.Scenario, err)
 	}

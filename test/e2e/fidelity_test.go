@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	"sigs.k8s.io/yaml"
-
 	"github.com/kisproject/kis/sim/autoscale"
 )
 
@@ -23,41 +20,19 @@ func hpaModel(t *testing.T, path string) *autoscale.HPA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var hpa autoscalingv2.HorizontalPodAutoscaler
-	if err := yaml.UnmarshalStrict(data, &hpa); err != nil {
+	obj, err := autoscale.ParseHPAObject(data)
+	if err != nil {
 		t.Fatal(err)
 	}
-	ext := hpa.Spec.Metrics[0].External
-	cfg := autoscale.DefaultHPAConfig(*hpa.Spec.MinReplicas, hpa.Spec.MaxReplicas, autoscale.Metric{
-		Kind: autoscale.ExternalMetric, Name: ext.Metric.Name, AverageValue: ext.Target.AverageValue.AsApproximateFloat64(),
-	})
-	cfg.Behavior = &autoscale.Behavior{ScaleUp: rules(hpa.Spec.Behavior.ScaleUp), ScaleDown: rules(hpa.Spec.Behavior.ScaleDown)}
+	cfg, err := autoscale.HPAConfigFrom(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h, err := autoscale.NewHPA("example", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return h
-}
-
-func rules(r *autoscalingv2.HPAScalingRules) *autoscale.ScalingRules {
-	out := &autoscale.ScalingRules{}
-	if r.StabilizationWindowSeconds != nil {
-		w := time.Duration(*r.StabilizationWindowSeconds) * time.Second
-		out.StabilizationWindow = &w
-	}
-	if r.SelectPolicy != nil {
-		out.SelectPolicy = autoscale.SelectPolicy(*r.SelectPolicy)
-	}
-	for _, p := range r.Policies {
-		out.Policies = append(out.Policies, autoscale.ScalingPolicy{
-			Type: autoscale.PolicyType(p.Type), Value: p.Value, Period: time.Duration(p.PeriodSeconds) * time.Second,
-		})
-	}
-	if r.Tolerance != nil {
-		f := r.Tolerance.AsApproximateFloat64()
-		out.Tolerance = &f
-	}
-	return out
 }
 
 // fidelity replays the served values through KISim's HPA model, closed
