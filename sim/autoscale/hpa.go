@@ -229,6 +229,15 @@ func (r *ScalingRules) validate() error {
 // Name implements Autoscaler.
 func (h *HPA) Name() string { return h.name }
 
+// ScaleDownWindow is how long a lower recommendation waits before the HPA
+// acts on it: spec.behavior's, or the controller flag's without one.
+func (h *HPA) ScaleDownWindow() time.Duration {
+	if b := h.cfg.Behavior; b != nil {
+		return *b.ScaleDown.StabilizationWindow
+	}
+	return h.cfg.DownscaleStabilization
+}
+
 // tolerances is tolerancesForHpa: per-HPA tolerances (HPAConfigurableTolerance,
 // beta and on by default since 1.35) override the controller flag.
 func (h *HPA) tolerances() (down, up float64) {

@@ -174,6 +174,9 @@ func runSteps(t *testing.T, h *HPA, steps []step) {
 
 func TestHPALegacyDownscaleStabilization(t *testing.T) {
 	h, _ := NewHPA("hpa", DefaultHPAConfig(1, 10, gpu(60)))
+	if h.ScaleDownWindow() != 5*time.Minute {
+		t.Errorf("ScaleDownWindow() = %v, want the flag's 5m", h.ScaleDownWindow())
+	}
 	low := ready(30, 30, 30, 30)
 	runSteps(t, h, []step{
 		// 30000/60000 = 0.5: the proposal is ceil(0.5 * 4) = 2, but the initial

@@ -23,6 +23,13 @@ func TestHPAConfigFromExample(t *testing.T) {
 	if want := (Metric{Kind: ExternalMetric, Name: "kis_desired_replicas", AverageValue: 1}); len(cfg.Metrics) != 1 || cfg.Metrics[0] != want {
 		t.Errorf("metrics %+v, want [%+v]", cfg.Metrics, want)
 	}
+	h, err := NewHPA("example", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.ScaleDownWindow() != 0 {
+		t.Errorf("ScaleDownWindow() = %v, want 0", h.ScaleDownWindow())
+	}
 	up, down := cfg.Behavior.ScaleUp, cfg.Behavior.ScaleDown
 	if *up.StabilizationWindow != 0 || *down.StabilizationWindow != 0 || *up.Tolerance != 0 || *down.Tolerance != 0 {
 		t.Errorf("windows %v/%v, tolerances %v/%v: want 0s/0s, 0/0", *up.StabilizationWindow, *down.StabilizationWindow, *up.Tolerance, *down.Tolerance)

@@ -102,10 +102,11 @@ func TestEndToEnd(t *testing.T) {
 	report(t, samples)
 
 	checkHPAReadsTheMetric(t, samples)
-	checkReplicasFollowDecisions(t, samples, c)
+	hpaPath := filepath.Join(root, "manifests", "examples", "hpa.yaml")
+	checkReplicasFollowDecisions(t, samples, c, scaleDownWindow(t, hpaPath))
 	checkScheduling(ctx, t, c, samples)
 	checkPrometheusOutage(t, samples)
-	fidelity(t, samples, start, filepath.Join(root, "manifests", "examples", "hpa.yaml"))
+	fidelity(t, samples, start, hpaPath)
 }
 
 func poll(ctx context.Context, t *testing.T, c *localcluster.Cluster, at time.Duration) sample {
@@ -190,14 +191,13 @@ func replicasAt(samples []sample, at time.Duration) int32 {
 
 // The Deployment moves towards every decision the adapter serves: a value
 // above spec.replicas, served for two HPA syncs, has raised spec.replicas
-// by then; a value below it, served for the 60 s scale-down stabilisation
+// by then; a value below it, served for the HPA's scale-down stabilisation
 // window plus two syncs, has lowered it. How far each step goes is the
 // HPA's behavior policies' business, which the fidelity check compares with
 // KISim's model of them.
-func checkReplicasFollowDecisions(t *testing.T, samples []sample, c *localcluster.Cluster) {
+func checkReplicasFollowDecisions(t *testing.T, samples []sample, c *localcluster.Cluster, stabilization time.Duration) {
 	t.Helper()
 	const slack = 2*hpaSync + 3*time.Second
-	const stabilization = 60 * time.Second
 	maxReplicas := c.AdapterConfig.Targets[0].MaxReplicas
 	minReplicas := c.AdapterConfig.Targets[0].MinReplicas
 	ups, downs, bad := 0, 0, 0

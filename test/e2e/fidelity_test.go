@@ -35,6 +35,11 @@ func hpaModel(t *testing.T, path string) *autoscale.HPA {
 	return h
 }
 
+// scaleDownWindow is the example HPA's scale-down stabilisation window.
+func scaleDownWindow(t *testing.T, path string) time.Duration {
+	return hpaModel(t, path).ScaleDownWindow()
+}
+
 // fidelity replays the served values through KISim's HPA model, closed
 // loop on the model's own replica count, at the real controller's syncs
 // (every hpaSync, in the phase its status.lastScaleTime reveals), and
