@@ -18,6 +18,7 @@ func newCompareCommand() *cobra.Command {
 		model     string
 		baselines []string
 		parallel  int
+		seeds     int
 		out       string
 	)
 	cmd := &cobra.Command{
@@ -36,7 +37,20 @@ func newCompareCommand() *cobra.Command {
 				kis = "kis:" + model
 			}
 			scalers := append(append([]string{kis, "oracle"}, eval.HPASweep...), baselines...)
-			rows, err := eval.Matrix(cmd.Context(), cfg, scenarios, scalers, parallel, nil)
+			if seeds < 1 {
+				return fmt.Errorf("--seeds %d: want at least 1", seeds)
+			}
+			var runs [][]eval.Row
+			for k := range seeds {
+				seeded := cfg
+				seeded.Seed = cfg.Seed + uint64(k)
+				rows, err := eval.Matrix(cmd.Context(), seeded, scenarios, scalers, parallel, nil)
+				if err != nil {
+					return err
+				}
+				runs = append(runs, rows)
+			}
+			rows, err := eval.Pool(runs)
 			if err != nil {
 				return err
 			}
@@ -54,7 +68,7 @@ func newCompareCommand() *cobra.Command {
 				w = file
 			}
 			command := "go run ./cmd/kis-sim compare " + strings.Join(os.Args[2:], " ")
-			if err := eval.WriteMarkdown(w, cmps, command); err != nil {
+			if err := eval.WriteMarkdown(w, cmps, command, seeds); err != nil {
 				return fmt.Errorf("writing %s: %w", out, err)
 			}
 			return nil
@@ -64,6 +78,7 @@ func newCompareCommand() *cobra.Command {
 	cmd.Flags().StringSliceVar(&scenarios, "scenarios", eval.DefaultScenarios, "comma-separated scenarios: "+scenarioHelp)
 	cmd.Flags().StringVar(&model, "model", "", "KIScaler model file (default: the embedded model)")
 	cmd.Flags().StringSliceVar(&baselines, "baselines", []string{"queue", "predictive", "fixed:8"}, "other scalers to show for context")
+	cmd.Flags().IntVar(&seeds, "seeds", 1, "runs per scenario and scaler, with seeds --seed, --seed+1, ...; their results are pooled")
 	cmd.Flags().IntVar(&parallel, "parallel", runtime.GOMAXPROCS(0), "runs simulated at once")
 	cmd.Flags().StringVar(&out, "out", "", "write the Markdown here instead of stdout")
 	return cmd

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 )
@@ -46,7 +47,7 @@ func TestCompareTunesTheHPA(t *testing.T) {
 		t.Errorf("spike context rows %d, want 3 (the other two HPAs and predictive)", len(spike.Others))
 	}
 	var md bytes.Buffer
-	if err := WriteMarkdown(&md, cmps, "kis-sim compare"); err != nil {
+	if err := WriteMarkdown(&md, cmps, "kis-sim compare", 1); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(md.String(), "| ramp | 97.00 | 5.00 | `hpa:queue=1` |") || !strings.Contains(md.String(), "**not met**") {
@@ -54,5 +55,33 @@ func TestCompareTunesTheHPA(t *testing.T) {
 	}
 	if _, err := Compare([]Row{row("x", "kis", 1, 1)}, "kis", "oracle"); err == nil {
 		t.Error("a scenario without oracle or HPA rows was accepted")
+	}
+}
+
+func TestPoolWeighsAttainmentByRequests(t *testing.T) {
+	p95 := func(v float64) *float64 { return &v }
+	a := Row{Scenario: "spike", Scaler: "kis", Requests: 1000, Failed: 1, GPUHours: 6, ScaleEvents: 3, Reward: -0.1, P95ms: p95(900)}
+	a.Result.SLOMet = 990
+	b := Row{Scenario: "spike", Scaler: "kis", Requests: 3000, Failed: 2, GPUHours: 8, ScaleEvents: 4, Reward: -0.3, P95ms: p95(1200)}
+	b.Result.SLOMet = 2970 + 20
+	pooled, err := Pool([][]Row{{a}, {b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := pooled[0]
+	// (990 + 2990) / 4000 = 0.995, not the mean of 0.99 and 0.99667.
+	if got.Requests != 4000 || got.Failed != 3 || math.Abs(got.SLOAttainment-0.995) > 1e-12 {
+		t.Errorf("requests %d failed %d attainment %v, want 4000, 3, 0.995", got.Requests, got.Failed, got.SLOAttainment)
+	}
+	// Means per run; 3.5 scale events round to 4; the worse p95.
+	if got.GPUHours != 7 || got.ScaleEvents != 4 || math.Abs(got.Reward+0.2) > 1e-12 || *got.P95ms != 1200 {
+		t.Errorf("GPU-h %v events %d reward %v p95 %v, want 7, 4, -0.2, 1200", got.GPUHours, got.ScaleEvents, got.Reward, *got.P95ms)
+	}
+	b.Scaler = "hpa"
+	if _, err := Pool([][]Row{{a}, {b}}); err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Errorf("pooling different scalers: %v, want an error", err)
+	}
+	if _, err := Pool(nil); err == nil {
+		t.Error("pooling nothing was accepted")
 	}
 }
