@@ -52,8 +52,8 @@ var exampleHPA = sync.OnceValues(func() (HPAConfig, error) {
 
 // ThroughHPA serves decider's replica count as the external metric of the
 // example HPA (manifests/examples/hpa.yaml) and lets the HPA controller's
-// model realise it, with that HPA's behavior: its one-minute scale-down
-// window and its rate limits. That is how kis-adapter's decision reaches
+// model realise it, with that HPA's behavior (stabilisation windows, rate
+// limits, tolerance). That is how kis-adapter's decision reaches
 // a Deployment, so KISim scores, and trains, the policy in the loop it
 // runs in. The replica bounds are env's (the adapter's and the HPA's are
 // kept equal).
