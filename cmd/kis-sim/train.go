@@ -20,11 +20,12 @@ import (
 
 func newTrainCommand() *cobra.Command {
 	var (
-		f            simFlags
-		out          string
-		resume       bool
-		clusterScale []float64
-		reward       = sim.DefaultConfig().Reward
+		f              simFlags
+		out            string
+		resume         bool
+		clusterScale   []float64
+		traceRateScale []float64
+		reward         = sim.DefaultConfig().Reward
 	)
 	cfg := rl.DefaultConfig()
 	cmd := &cobra.Command{
@@ -32,7 +33,9 @@ func newTrainCommand() *cobra.Command {
 		Short: "Train KIScaler (PPO) in KISim and write the model, learning curve CSV and plot",
 		Long: `Trains the PPO policy on episodes drawn across the four traffic patterns with
 randomised parameters on the --cluster, optionally with each node pool
-resized in a share of the episodes (--resized-share, --cluster-scale).
+resized in a share of the episodes (--resized-share, --cluster-scale),
+and optionally replaying recorded traces in a share of them (--traces,
+--trace-share, --trace-rate-scale).
 Writes into --out: checkpoint.json (the latest model, saved atomically
 after every iteration), model.json (the model that scored best on
 held-out validation episodes: by default the four patterns as KISim ships
@@ -53,6 +56,10 @@ afresh).`,
 				return fmt.Errorf("--cluster-scale: want two numbers, low,high; got %d", len(clusterScale))
 			}
 			cfg.ClusterScale = [2]float64{clusterScale[0], clusterScale[1]}
+			if len(traceRateScale) != 2 {
+				return fmt.Errorf("--trace-rate-scale: want two numbers, low,high; got %d", len(traceRateScale))
+			}
+			cfg.TraceRateScale = [2]float64{traceRateScale[0], traceRateScale[1]}
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}
@@ -111,6 +118,9 @@ afresh).`,
 	cmd.Flags().Float64Var(&reward.Cost, "cost-weight", reward.Cost, "reward: price of running max replicas' GPUs")
 	cmd.Flags().Float64Var(&reward.Churn, "churn-weight", reward.Churn, "reward: price of changing the whole fleet at once")
 	cmd.Flags().Float64Var(&cfg.ResizedShare, "resized-share", cfg.ResizedShare, "share of episodes on a resized cluster (0: all on --cluster as given)")
+	cmd.Flags().StringSliceVar(&cfg.Traces, "traces", nil, "trace CSV files that --trace-share of the episodes replay (looped, at a rate scale from --trace-rate-scale)")
+	cmd.Flags().Float64Var(&cfg.TraceShare, "trace-share", cfg.TraceShare, "share of episodes replaying one of --traces instead of a pattern")
+	cmd.Flags().Float64SliceVar(&traceRateScale, "trace-rate-scale", cfg.TraceRateScale[:], "low,high: a trace episode's rate scale is drawn from this range")
 	cmd.Flags().Float64SliceVar(&clusterScale, "cluster-scale", cfg.ClusterScale[:], "low,high: a resized episode multiplies each node pool's count by a factor from this range")
 	return cmd
 }

@@ -36,6 +36,13 @@ type Config struct {
 	// measured in docs/kiscaler.md, it has not yet paid for itself.
 	ResizedShare float64
 	ClusterScale [2]float64
+	// TraceShare of the episodes replay one of Traces (CSV paths, drawn
+	// per episode), looped to the episode's length at a rate scale drawn
+	// from TraceRateScale, instead of a pattern. Off by default: a trace
+	// trained on is no longer a held-out test of the policy.
+	Traces         []string
+	TraceShare     float64
+	TraceRateScale [2]float64
 	// Iterations of (rollouts, update); EpisodesPerIteration episodes each.
 	Iterations           int
 	EpisodesPerIteration int
@@ -59,6 +66,7 @@ func DefaultConfig() Config {
 	return Config{
 		PPO: policy.DefaultPPOConfig(), Base: sim.DefaultConfig(),
 		ResizedShare: 0, ClusterScale: [2]float64{0.25, 1.25},
+		TraceShare: 0, TraceRateScale: [2]float64{2, 5},
 		Iterations: 60, EpisodesPerIteration: 16, EpisodeLength: 45 * time.Minute, Parallel: 2,
 		ValidateEvery: 10, ValidationEpisodes: 16,
 	}
@@ -78,6 +86,22 @@ func (c *Config) Validate() error {
 	}
 	if !(c.ResizedShare >= 0 && c.ResizedShare <= 1) {
 		return fmt.Errorf("train: resized share %v: want a fraction in [0, 1]", c.ResizedShare)
+	}
+	if !(c.TraceShare >= 0 && c.TraceShare <= 1) {
+		return fmt.Errorf("train: trace share %v: want a fraction in [0, 1]", c.TraceShare)
+	}
+	if c.TraceShare > 0 && len(c.Traces) == 0 {
+		return fmt.Errorf("train: trace share %v without traces to replay", c.TraceShare)
+	}
+	if lo, hi := c.TraceRateScale[0], c.TraceRateScale[1]; !(lo > 0 && lo <= hi && hi <= 100) {
+		return fmt.Errorf("train: trace rate scale [%v, %v]: want 0 < low <= high <= 100", lo, hi)
+	}
+	for _, path := range c.Traces {
+		// Read each once up front, so that a bad file fails the run now
+		// rather than an episode minutes in.
+		if _, err := traffic.LoadTrace(path); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
 	}
 	return c.Base.Validate()
 }
@@ -319,6 +343,13 @@ func runEpisode(cfg Config, actor *policy.Actor, greedyPolicy *policy.Policy, gr
 		sc.Cluster = resizeCluster(rng, cfg.Base.Cluster, cfg.ClusterScale[0], cfg.ClusterScale[1])
 	}
 	sc.Scenario = Scenario(rng, cfg.EpisodeLength, sim.ReplicaCapacity(&sc.Profile), servableReplicas(sc.Cluster))
+	// Drawn only when traces are configured, so that runs without them
+	// keep their episodes.
+	if len(cfg.Traces) > 0 && rng.Float64() < cfg.TraceShare {
+		sc.Scenario = cfg.Traces[rng.IntN(len(cfg.Traces))]
+		sc.RateScale = cfg.TraceRateScale[0] + (cfg.TraceRateScale[1]-cfg.TraceRateScale[0])*rng.Float64()
+		sc.Loop, sc.Duration = true, cfg.EpisodeLength
+	}
 	if greedy && len(cfg.ValidationScenarios) > 0 {
 		sc.Scenario = cfg.ValidationScenarios[index%len(cfg.ValidationScenarios)]
 	}

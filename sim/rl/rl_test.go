@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -202,5 +204,81 @@ func TestResizeKeepsAGPUNode(t *testing.T) {
 	c := resizeCluster(rand.New(rand.NewPCG(1, 1)), spec, 0.1, 0.1)
 	if c.NodePools[0].Count != 0 || c.NodePools[1].Count != 1 {
 		t.Errorf("counts %d, %d: want 0 CPU nodes and 1 GPU node", c.NodePools[0].Count, c.NodePools[1].Count)
+	}
+}
+
+// writeTrace writes a five-minute trace of 600 requests, two a second.
+func writeTrace(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("t_seconds,input_tokens,output_tokens\n")
+	for i := range 600 {
+		fmt.Fprintf(&b, "%.3f,%d,%d\n", float64(i)*0.5, 500+i%7*100, 50+i%5*40)
+	}
+	path := filepath.Join(t.TempDir(), "tiny.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A share of the episodes replay the trace, looped to the episode's length
+// and sped up by a drawn rate scale; the rest stay patterns.
+func TestTraceEpisodesReplayTraces(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Traces = []string{writeTrace(t)}
+	cfg.TraceShare = 0.5
+	cfg.EpisodesPerIteration = 8
+	cfg.EpisodeLength = 10 * time.Minute
+	m, err := policy.NewModel(cfg.PPO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps, err := rollouts(context.Background(), cfg, m, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	traces := 0
+	for i, e := range eps {
+		if e.result.Scenario != cfg.Traces[0] {
+			continue
+		}
+		traces++
+		// 600 requests per 5 minutes at rate scale >= 2, looped over 10
+		// minutes: at least 2400 arrivals, at most 6000 (scale 5).
+		if e.result.SimSeconds != 600 || e.result.Requests < 2400 || e.result.Requests > 6000 {
+			t.Errorf("trace episode %d: %v s, %d requests; want 600 s and 2400-6000 requests", i, e.result.SimSeconds, e.result.Requests)
+		}
+		// Looped: requests still arrive in the episode's last interval,
+		// long after one sped-up pass (at most 2.5 minutes) ended.
+		if last := e.result.Series[len(e.result.Series)-1]; last.ArrivalRate == 0 {
+			t.Errorf("trace episode %d: no arrivals at %v s: the trace was not looped", i, last.T)
+		}
+	}
+	if traces == 0 || traces == len(eps) {
+		t.Errorf("%d of %d episodes replayed the trace, want a share", traces, len(eps))
+	}
+}
+
+func TestBadTraceSettingsRejected(t *testing.T) {
+	garbage := filepath.Join(t.TempDir(), "garbage.csv")
+	if err := os.WriteFile(garbage, []byte("when,what\n1,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		mutate func(*Config)
+		want   string
+	}{
+		{func(c *Config) { c.TraceShare = 1.5 }, "trace share 1.5"},
+		{func(c *Config) { c.TraceShare = 0.5 }, "without traces"},
+		{func(c *Config) { c.Traces, c.TraceShare, c.TraceRateScale = []string{writeTrace(t)}, 0.5, [2]float64{0, 1} }, "trace rate scale"},
+		{func(c *Config) { c.Traces, c.TraceShare = []string{garbage}, 0.5 }, "garbage.csv:1: header"},
+		{func(c *Config) { c.Traces, c.TraceShare = []string{"/nonexistent/trace.csv"}, 0.5 }, "/nonexistent/trace.csv"},
+	} {
+		cfg := DefaultConfig()
+		tc.mutate(&cfg)
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want one containing %q", err, tc.want)
+		}
 	}
 }
