@@ -271,7 +271,9 @@ func TestBadTraceSettingsRejected(t *testing.T) {
 	}{
 		{func(c *Config) { c.TraceShare = 1.5 }, "trace share 1.5"},
 		{func(c *Config) { c.TraceShare = 0.5 }, "without traces"},
-		{func(c *Config) { c.Traces, c.TraceShare, c.TraceRateScale = []string{writeTrace(t)}, 0.5, [2]float64{0, 1} }, "trace rate scale"},
+		{func(c *Config) {
+			c.Traces, c.TraceShare, c.TraceRateScale = []string{writeTrace(t)}, 0.5, [2]float64{0, 1}
+		}, "trace rate scale"},
 		{func(c *Config) { c.Traces, c.TraceShare = []string{garbage}, 0.5 }, "garbage.csv:1: header"},
 		{func(c *Config) { c.Traces, c.TraceShare = []string{"/nonexistent/trace.csv"}, 0.5 }, "/nonexistent/trace.csv"},
 	} {
