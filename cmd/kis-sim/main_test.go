@@ -68,6 +68,10 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--loop"}, "--loop needs --duration"},
 		{[]string{"eval", "--scalers", "hpa,nope"}, `unknown scaler "nope"`},
 		{[]string{"run", "--seed", "-1"}, "invalid argument"},
+		{[]string{"compare", "--seeds", "0"}, "--seeds 0: want at least 1"},
+		{[]string{"train", "--trace-share", "0.5"}, "trace share 0.5 without traces"},
+		{[]string{"train", "--traces", badTrace, "--trace-share", "0.5"}, `t.csv:3: t_seconds "x"`},
+		{[]string{"train", "--trace-rate-scale", "3"}, "--trace-rate-scale: want two numbers"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -77,6 +81,10 @@ func TestBadInput(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error spans lines: %q", err)
+			}
+			if _, err := os.Stat("out"); err == nil {
+				os.RemoveAll("out")
+				t.Error("a rejected command created out/")
 			}
 		})
 	}

@@ -60,6 +60,10 @@ afresh).`,
 				return fmt.Errorf("--trace-rate-scale: want two numbers, low,high; got %d", len(traceRateScale))
 			}
 			cfg.TraceRateScale = [2]float64{traceRateScale[0], traceRateScale[1]}
+			// Bad settings fail before --out is created.
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}
