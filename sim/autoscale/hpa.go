@@ -186,10 +186,11 @@ func NewHPA(name string, cfg HPAConfig) (*HPA, error) {
 			b.ScaleDown.StabilizationWindow = &w
 		}
 		cfg.Behavior = b
-		for dir, r := range map[string]*ScalingRules{"scaleUp": b.ScaleUp, "scaleDown": b.ScaleDown} {
-			if err := r.validate(); err != nil {
-				return nil, fmt.Errorf("hpa %s: behavior.%s: %w", name, dir, err)
-			}
+		if err := b.ScaleUp.validate(); err != nil {
+			return nil, fmt.Errorf("hpa %s: behavior.scaleUp: %w", name, err)
+		}
+		if err := b.ScaleDown.validate(); err != nil {
+			return nil, fmt.Errorf("hpa %s: behavior.scaleDown: %w", name, err)
 		}
 	}
 	return &HPA{name: name, cfg: cfg}, nil

@@ -343,15 +343,15 @@ func runEpisode(cfg Config, actor *policy.Actor, greedyPolicy *policy.Policy, gr
 		sc.Cluster = resizeCluster(rng, cfg.Base.Cluster, cfg.ClusterScale[0], cfg.ClusterScale[1])
 	}
 	sc.Scenario = Scenario(rng, cfg.EpisodeLength, sim.ReplicaCapacity(&sc.Profile), servableReplicas(sc.Cluster))
+	switch {
+	case greedy && len(cfg.ValidationScenarios) > 0:
+		sc.Scenario = cfg.ValidationScenarios[index%len(cfg.ValidationScenarios)]
 	// Drawn only when traces are configured, so that runs without them
 	// keep their episodes.
-	if len(cfg.Traces) > 0 && rng.Float64() < cfg.TraceShare {
+	case len(cfg.Traces) > 0 && rng.Float64() < cfg.TraceShare:
 		sc.Scenario = cfg.Traces[rng.IntN(len(cfg.Traces))]
 		sc.RateScale = cfg.TraceRateScale[0] + (cfg.TraceRateScale[1]-cfg.TraceRateScale[0])*rng.Float64()
 		sc.Loop, sc.Duration = true, cfg.EpisodeLength
-	}
-	if greedy && len(cfg.ValidationScenarios) > 0 {
-		sc.Scenario = cfg.ValidationScenarios[index%len(cfg.ValidationScenarios)]
 	}
 	agent := &sampler{actor: actor, rng: rng, scales: scales, lo: sc.MinReplicas, hi: sc.MaxReplicas}
 	if greedy {

@@ -258,6 +258,21 @@ func TestTraceEpisodesReplayTraces(t *testing.T) {
 	if traces == 0 || traces == len(eps) {
 		t.Errorf("%d of %d episodes replayed the trace, want a share", traces, len(eps))
 	}
+
+	// Held-out episodes run the validation scenarios whole: no trace, and
+	// no trace episode's length or looping left on them.
+	cfg.TraceShare = 1
+	cfg.EpisodeLength = 5 * time.Minute
+	cfg.ValidationScenarios = []string{"spike:duration=10m"}
+	eps, err = rollouts(context.Background(), cfg, m, validationIteration, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range eps {
+		if e.result.Scenario != cfg.ValidationScenarios[0] || e.result.SimSeconds != 600 {
+			t.Errorf("validation episode %d ran %q for %v s, want %q for 600 s", i, e.result.Scenario, e.result.SimSeconds, cfg.ValidationScenarios[0])
+		}
+	}
 }
 
 func TestBadTraceSettingsRejected(t *testing.T) {
