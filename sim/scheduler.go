@@ -61,6 +61,14 @@ type Scheduler interface {
 	Unbind(pod *PodRequest, node int)
 }
 
+// DeletionCoster is implemented by schedulers that annotate the pods they
+// bind with controller.kubernetes.io/pod-deletion-cost (GPUAware's
+// deletionCosts), which the ReplicaSet controller deletes lowest first.
+// DeletionCost is the annotation a pod bound to nodes[node] gets.
+type DeletionCoster interface {
+	DeletionCost(node int) int32
+}
+
 // NodeObserver is implemented by schedulers that score live GPU load: the
 // simulator reports every node's GPUs at each scrape, in node order.
 type NodeObserver interface {

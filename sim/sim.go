@@ -44,8 +44,15 @@ type pod struct {
 	node         int
 	created      time.Duration
 	runningSince time.Duration
+	readyAt      time.Duration
 	srv          *server
 	gen          uint32
+
+	// What the ReplicaSet controller ranks by when it scales down, beyond
+	// phase and node (sortForDeletion).
+	uid          uint64
+	deletionCost int32
+	crashLooping bool
 
 	// Last scraped per-pod samples, as the HPA's metrics client sees them.
 	sampled     bool
@@ -73,6 +80,7 @@ type Simulation struct {
 	observer  NodeObserver
 	nodeStats []NodeStats
 	lbRNG     *rand.Rand
+	uidRNG    *rand.Rand
 	end       time.Duration
 	// next is the first arrival not yet processed; more is false once the
 	// source is exhausted.
@@ -132,6 +140,7 @@ func newSimulation(cfg Config, scaler autoscale.Autoscaler, live bool) (*Simulat
 	// so every scaler is judged on the same requests.
 	trafficRNG := rand.New(rand.NewPCG(cfg.Seed, 1))
 	s.lbRNG = rand.New(rand.NewPCG(cfg.Seed, 2))
+	s.uidRNG = rand.New(rand.NewPCG(cfg.Seed, 3))
 
 	src, err := NewSource(cfg, trafficRNG)
 	if err != nil {
@@ -339,7 +348,7 @@ func (s *Simulation) account() {
 }
 
 func (s *Simulation) newPod() *pod {
-	p := &pod{id: int32(len(s.pods)), node: -1, created: s.loop.Now()}
+	p := &pod{id: int32(len(s.pods)), node: -1, created: s.loop.Now(), uid: s.uidRNG.Uint64()}
 	s.pods = append(s.pods, p)
 	return p
 }
@@ -388,6 +397,9 @@ func (s *Simulation) assign(p *pod, node int) {
 	s.allocated++
 	p.node = node
 	p.phase = phasePulling
+	if dc, ok := s.sched.(DeletionCoster); ok {
+		p.deletionCost = dc.DeletionCost(node)
+	}
 }
 
 func (s *Simulation) stepLifecycle(p *pod) {
@@ -408,6 +420,7 @@ func (s *Simulation) stepLifecycle(p *pod) {
 			// and never becoming Ready (a placement only a GPU-memory-aware
 			// scheduler avoids).
 			s.res.CrashLooping++
+			p.crashLooping = true
 			return
 		}
 		s.loop.Schedule(s.loadTime(s.nodes[p.node]), evLifecycle, p.id, p.gen)
@@ -422,6 +435,7 @@ func (s *Simulation) becomeReady(p *pod) {
 	s.account()
 	now := s.loop.Now()
 	p.phase = phaseReady
+	p.readyAt = now
 	if p.runningSince == 0 {
 		p.runningSince = now
 	}
@@ -471,8 +485,8 @@ func (s *Simulation) removeReady(p *pod) {
 }
 
 // scaleTo realises a new spec.replicas the way the ReplicaSet controller
-// does: create pods, or delete the least valuable first (unscheduled, then
-// not ready, then the youngest ready; controller.ActivePodsWithRanks).
+// does: create pods, or delete them in the controller's order
+// (sortForDeletion).
 func (s *Simulation) scaleTo(desired int32) {
 	var live []*pod
 	for _, p := range s.pods {
@@ -486,27 +500,10 @@ func (s *Simulation) scaleTo(desired int32) {
 			s.createPod()
 		}
 	case n < 0:
-		sort.SliceStable(live, func(i, j int) bool {
-			ri, rj := deletionRank(live[i]), deletionRank(live[j])
-			if ri != rj {
-				return ri < rj
-			}
-			return live[i].created > live[j].created
-		})
+		sortForDeletion(live, len(s.nodes), s.loop.Now())
 		for _, p := range live[:-n] {
 			s.terminate(p)
 		}
-	}
-}
-
-func deletionRank(p *pod) int {
-	switch p.phase {
-	case phaseUnscheduled, phaseScheduling:
-		return 0
-	case phaseReady:
-		return 2
-	default:
-		return 1
 	}
 }
 

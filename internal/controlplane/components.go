@@ -59,11 +59,11 @@ func (cp *ControlPlane) StartKWOK(t TB) {
 }
 
 // WriteSchedulerConfig writes a KubeSchedulerConfiguration (the manifest's)
-// pointed at this API server and returns its path.
-func (cp *ControlPlane) WriteSchedulerConfig(t TB, config []byte) string {
+// pointed at this API server through kubeconfig and returns its path.
+func (cp *ControlPlane) WriteSchedulerConfig(t TB, config []byte, kubeconfig string) string {
 	t.Helper()
 	path := filepath.Join(cp.Dir, "kis-scheduler.yaml")
-	data := append(append([]byte{}, config...), fmt.Sprintf("clientConnection:\n  kubeconfig: %s\n", cp.Kubeconfig)...)
+	data := append(append([]byte{}, config...), fmt.Sprintf("clientConnection:\n  kubeconfig: %s\n", kubeconfig)...)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func (cp *ControlPlane) WriteSchedulerConfig(t TB, config []byte) string {
 // Prometheus at telemetryURL.
 func (cp *ControlPlane) StartScheduler(t TB, bin string, config []byte, telemetryURL string) {
 	t.Helper()
-	path := cp.WriteSchedulerConfig(t, config)
+	path := cp.WriteSchedulerConfig(t, config, cp.Kubeconfig)
 	port := FreePort(t)
 	args := []string{"--config=" + path, "--leader-elect=false",
 		"--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port),

@@ -141,7 +141,7 @@ func Start(t TB) *ControlPlane {
 		return nil
 	})
 	cp.Kubeconfig = filepath.Join(dir, "admin.kubeconfig")
-	if err := os.WriteFile(cp.Kubeconfig, cp.kubeconfigYAML(), 0o600); err != nil {
+	if err := os.WriteFile(cp.Kubeconfig, cp.kubeconfigYAML(""), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := clientcmd.BuildConfigFromFlags("", cp.Kubeconfig); err != nil {
@@ -150,7 +150,25 @@ func Start(t TB) *ControlPlane {
 	return cp
 }
 
-func (cp *ControlPlane) kubeconfigYAML() []byte {
+// KubeconfigAs writes a kubeconfig whose requests impersonate user (e.g.
+// a ServiceAccount's "system:serviceaccount:NS:NAME"), so that a component
+// runs with exactly the permissions RBAC grants that user, and returns its
+// path.
+func (cp *ControlPlane) KubeconfigAs(t TB, user string) string {
+	t.Helper()
+	path := filepath.Join(cp.Dir, strings.NewReplacer(":", "_", "/", "_").Replace(user)+".kubeconfig")
+	if err := os.WriteFile(path, cp.kubeconfigYAML(user), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// kubeconfigYAML is an admin kubeconfig, impersonating asUser if set.
+func (cp *ControlPlane) kubeconfigYAML(asUser string) []byte {
+	impersonate := ""
+	if asUser != "" {
+		impersonate = fmt.Sprintf(", as: %q", asUser)
+	}
 	return []byte(fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
@@ -158,12 +176,12 @@ clusters:
   cluster: {server: %q, certificate-authority: %q}
 users:
 - name: admin
-  user: {client-certificate: %q, client-key: %q}
+  user: {client-certificate: %q, client-key: %q%s}
 contexts:
 - name: kis-test
   context: {cluster: kis-test, user: admin}
 current-context: kis-test
-`, cp.APIServerURL, cp.PKI.CACert, cp.PKI.AdminCert, cp.PKI.AdminKey))
+`, cp.APIServerURL, cp.PKI.CACert, cp.PKI.AdminCert, cp.PKI.AdminKey, impersonate))
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.

@@ -39,11 +39,13 @@ const (
 
 // GPUAware is the plugin.
 type GPUAware struct {
-	args      config.GPUAwareArgs
-	allowed   map[string]bool
-	telemetry Telemetry
-	clock     clock.PassiveClock
-	strategy  occupancyScorer
+	args          config.GPUAwareArgs
+	allowed       map[string]bool
+	deletionCosts map[string]int32
+	telemetry     Telemetry
+	clock         clock.PassiveClock
+	strategy      occupancyScorer
+	handle        fwk.Handle
 }
 
 var (
@@ -51,6 +53,7 @@ var (
 	_ fwk.FilterPlugin    = &GPUAware{}
 	_ fwk.ScorePlugin     = &GPUAware{}
 	_ fwk.ScoreExtensions = &GPUAware{}
+	_ fwk.PostBindPlugin  = &GPUAware{}
 )
 
 // Name implements fwk.Plugin.
@@ -66,16 +69,22 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 // from c. kis-scheduler passes a Prometheus-backed source and the real
 // clock; KISim its in-memory source and its virtual clock.
 func NewFactory(t Telemetry, c clock.PassiveClock) frameworkruntime.PluginFactory {
-	return func(ctx context.Context, obj runtime.Object, _ fwk.Handle) (fwk.Plugin, error) {
+	return func(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
 		args, err := ParseArgs(obj)
 		if err != nil {
 			return nil, err
 		}
-		g := &GPUAware{args: *args, telemetry: t, clock: c, strategy: occupancyScorers[args.ScoringStrategy]}
+		g := &GPUAware{args: *args, telemetry: t, clock: c, strategy: occupancyScorers[args.ScoringStrategy], handle: h}
 		if len(args.AllowedProducts) > 0 {
 			g.allowed = make(map[string]bool, len(args.AllowedProducts))
 			for _, p := range args.AllowedProducts {
 				g.allowed[p] = true
+			}
+		}
+		if len(args.DeletionCosts) > 0 {
+			g.deletionCosts = make(map[string]int32, len(args.DeletionCosts))
+			for _, c := range args.DeletionCosts {
+				g.deletionCosts[c.Product] = c.Cost
 			}
 		}
 		klog.FromContext(ctx).V(2).Info("GPUAware plugin initialised", "args", args)

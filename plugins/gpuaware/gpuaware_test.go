@@ -235,6 +235,10 @@ func TestArgs(t *testing.T) {
 		{`{"telemetryMaxAge":"-5s"}`, "telemetryMaxAge: Invalid value"},
 		{`{"loadWieght":1}`, `unknown field "loadWieght"`},
 		{"scoringStrategy: [", "GPUAware args"},
+		{`{"deletionCosts":[{"product":"","cost":1}]}`, "pluginConfig[GPUAware].args.deletionCosts[0].product: Required value"},
+		{`{"deletionCosts":[{"product":"A","cost":1},{"product":"A","cost":2}]}`, `deletionCosts[1].product: Duplicate value: "A"`},
+		{`{"deletionCosts":[{"product":"A","cost":3000000000}]}`, "GPUAware args"},
+		{`{"deletionCosts":[{"product":"A","costs":1}]}`, `unknown field "costs"`},
 	}
 	for _, tc := range bad {
 		if _, err := ParseArgs(&runtime.Unknown{Raw: []byte(tc.raw)}); err == nil || !strings.Contains(err.Error(), tc.want) {

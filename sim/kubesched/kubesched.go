@@ -3,6 +3,7 @@ package kubesched
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/informers"
@@ -102,6 +104,9 @@ type Scheduler struct {
 	ordered   []fwk.NodeInfo // the snapshot's NodeInfos in sim node order
 	pods      map[string]*corev1.Pod
 	pools     []*cluster.NodePool // by sim node index
+	// deletionCosts are what GPUAware's PostBind annotates a pod bound to
+	// each node with (by sim node index); nil when it annotates none.
+	deletionCosts []int32
 
 	percentageOfNodesToScore int32
 	nextStart                int
@@ -123,8 +128,9 @@ type Scheduler struct {
 }
 
 var (
-	_ sim.Scheduler    = (*Scheduler)(nil)
-	_ sim.NodeObserver = (*Scheduler)(nil)
+	_ sim.Scheduler      = (*Scheduler)(nil)
+	_ sim.NodeObserver   = (*Scheduler)(nil)
+	_ sim.DeletionCoster = (*Scheduler)(nil)
 )
 
 // NewFactory returns a sim.SchedulerFactory that schedules with the named
@@ -164,7 +170,14 @@ func New(profile *schedconfig.KubeSchedulerProfile, nodes []*sim.Node, prof *wor
 	s.telemetry = newTelemetry(nodes, s.nodes, c)
 
 	registry := plugins.NewInTreeRegistry()
-	if err := registry.Merge(frameworkruntime.Registry{gpuaware.Name: gpuaware.NewFactory(s.telemetry, c)}); err != nil {
+	var gpuAware *gpuaware.GPUAware
+	newGPUAware := gpuaware.NewFactory(s.telemetry, c)
+	capture := func(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+		p, err := newGPUAware(ctx, obj, h)
+		gpuAware, _ = p.(*gpuaware.GPUAware)
+		return p, err
+	}
+	if err := registry.Merge(frameworkruntime.Registry{gpuaware.Name: capture}); err != nil {
 		return nil, err
 	}
 	// Bound pods are added to and removed from the snapshot's NodeInfos
@@ -209,7 +222,23 @@ func New(profile *schedconfig.KubeSchedulerProfile, nodes []*sim.Node, prof *wor
 		return nil, fmt.Errorf("building scheduler framework for profile %q: %w", profile.SchedulerName, err)
 	}
 	s.fw = fw
+	if gpuAware != nil && slices.ContainsFunc(fw.ListPlugins().PostBind.Enabled, func(p schedconfig.Plugin) bool { return p.Name == gpuaware.Name }) {
+		s.deletionCosts = make([]int32, len(kubeNodes))
+		for i, kn := range kubeNodes {
+			s.deletionCosts[i], _ = gpuAware.DeletionCost(kn)
+		}
+	}
 	return s, nil
+}
+
+// DeletionCost is the pod-deletion-cost GPUAware's PostBind gives a pod
+// bound to sim node node: KISim does not run the binding cycle, so it asks
+// the plugin what the patch would say.
+func (s *Scheduler) DeletionCost(node int) int32 {
+	if s.deletionCosts == nil {
+		return 0
+	}
+	return s.deletionCosts[node]
 }
 
 // newDRAManager builds the DynamicResources plugin's view of claims,

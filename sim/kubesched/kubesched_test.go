@@ -53,6 +53,21 @@ func nodes(t testing.TB) ([]*sim.Node, *workload.Profile) {
 	return sim.NodesOf(c), &prof
 }
 
+// newScheduler builds profile's scheduler over ns on a clock at zero.
+func newScheduler(t *testing.T, profile string, ns []*sim.Node, prof *workload.Profile) sim.Scheduler {
+	t.Helper()
+	f, err := kubesched.NewFactory(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clk engine.Clock
+	s, err := f(ns, prof, &clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func request(i int, prof *workload.Profile) *sim.PodRequest {
 	return &sim.PodRequest{Name: "llm-" + string(rune('a'+i)), GPUs: 1, GPUMemoryGiB: prof.GPUMemoryGiB,
 		CPU: prof.CPU, MemoryGiB: prof.MemoryGiB, Model: prof.Model, Image: prof.ServingImage}
@@ -73,15 +88,7 @@ func schedule(t *testing.T, s sim.Scheduler, ns []*sim.Node, prof *workload.Prof
 
 func TestGPUAwareProfilePrefersCachedNodesAndPacks(t *testing.T) {
 	ns, prof := nodes(t)
-	f, err := kubesched.NewFactory(kubesched.GPUAwareProfile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var clk engine.Clock
-	s, err := f(ns, prof, &clk)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newScheduler(t, kubesched.GPUAwareProfile, ns, prof)
 	got := schedule(t, s, ns, prof, 9)
 	// The 8 GPUs of the two H100 nodes (which cache the model) first,
 	// packed: the first node's 4, then the second's; never a T4 (16 GB <
@@ -105,12 +112,7 @@ func TestGPUAwareProfilePrefersCachedNodesAndPacks(t *testing.T) {
 
 func TestDefaultProfileSpreadsAndIgnoresGPUMemory(t *testing.T) {
 	ns, prof := nodes(t)
-	f, err := kubesched.NewFactory(kubesched.DefaultProfile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var clk engine.Clock
-	s, _ := f(ns, prof, &clk)
+	s := newScheduler(t, kubesched.DefaultProfile, ns, prof)
 	got := schedule(t, s, ns, prof, 17)
 	// ImageLocality draws pods to the two nodes holding the 8 GiB serving
 	// image, and LeastAllocated alternates between them (spreading where
@@ -128,12 +130,29 @@ func TestDefaultProfileSpreadsAndIgnoresGPUMemory(t *testing.T) {
 
 func TestUnschedulableWhenGPUsRunOut(t *testing.T) {
 	ns, prof := nodes(t)
-	f, _ := kubesched.NewFactory(kubesched.GPUAwareProfile)
-	var clk engine.Clock
-	s, _ := f(ns, prof, &clk)
+	s := newScheduler(t, kubesched.GPUAwareProfile, ns, prof)
 	schedule(t, s, ns, prof, 16) // 8 A100 + 8 H100 GPUs fit the model; the T4s do not
 	if _, err := s.Schedule(request(20, prof), ns); !errors.Is(err, sim.ErrUnschedulable) {
 		t.Fatalf("17th pod: err = %v, want ErrUnschedulable", err)
+	}
+}
+
+// KISim prices a replica's deletion as the cluster does: the kis-scheduler
+// profile's PostBind annotates by GPU product (manifests/scheduler), the
+// default profile does not annotate.
+func TestDeletionCostFollowsTheManifestProfile(t *testing.T) {
+	ns, prof := nodes(t)
+	want := map[string]map[string]int32{
+		kubesched.GPUAwareProfile: {"NVIDIA-H100-80GB-HBM3": 200, "NVIDIA-A100-SXM4-80GB": 100, "NVIDIA-T4": 16},
+		kubesched.DefaultProfile:  {},
+	}
+	for profile, costs := range want {
+		s := newScheduler(t, profile, ns, prof)
+		for i, n := range ns {
+			if got := s.(sim.DeletionCoster).DeletionCost(i); got != costs[n.Pool.GPUProduct] {
+				t.Errorf("%s: a pod on %s (%s) costs %d, want %d", profile, n.Name, n.Pool.GPUProduct, got, costs[n.Pool.GPUProduct])
+			}
+		}
 	}
 }
 

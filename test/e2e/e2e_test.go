@@ -105,6 +105,7 @@ func TestEndToEnd(t *testing.T) {
 	hpaPath := filepath.Join(root, "manifests", "examples", "hpa.yaml")
 	checkReplicasFollowDecisions(t, samples, c, scaleDownWindow(t, hpaPath))
 	checkScheduling(ctx, t, c, samples)
+	checkDeletionCosts(t, samples)
 	checkPrometheusOutage(t, samples)
 	fidelity(t, samples, start, hpaPath)
 }
@@ -290,6 +291,76 @@ func checkScheduling(ctx context.Context, t *testing.T, c *localcluster.Cluster,
 	if maxPods < 3 {
 		t.Errorf("at most %d pods: the spike did not scale the Deployment up", maxPods)
 	}
+}
+
+// kis-scheduler annotates every pod it binds with the manifest's
+// pod-deletion-cost for the node's GPU (H100 200, L4 15), and
+// kube-controller-manager's scale-downs honour it: no Ready replica on an
+// H100 goes while a Ready one on an L4 stays.
+func checkDeletionCosts(t *testing.T, samples []sample) {
+	t.Helper()
+	wantCost := map[string]string{"h100-": "200", "l4-": "15"}
+	costOf := func(p *corev1.Pod) string {
+		for prefix, c := range wantCost {
+			if strings.HasPrefix(p.Spec.NodeName, prefix) {
+				return c
+			}
+		}
+		return ""
+	}
+	last := map[string]*corev1.Pod{}
+	for _, s := range samples {
+		for i := range s.pods {
+			if p := &s.pods[i]; p.Spec.NodeName != "" {
+				last[p.Name] = p
+			}
+		}
+	}
+	for name, p := range last {
+		if got, want := p.Annotations[corev1.PodDeletionCost], costOf(p); got != want {
+			t.Errorf("pod %s on %s: %s=%q, want %q", name, p.Spec.NodeName, corev1.PodDeletionCost, got, want)
+		}
+	}
+
+	choices := 0
+	for i := 1; i < len(samples); i++ {
+		stays := map[string]bool{}
+		for _, p := range samples[i].pods {
+			stays[p.Name] = p.DeletionTimestamp == nil
+		}
+		var deleted, kept []*corev1.Pod
+		for j := range samples[i-1].pods {
+			p := &samples[i-1].pods[j]
+			if p.DeletionTimestamp != nil || !podReady(p) {
+				continue
+			}
+			if stays[p.Name] {
+				kept = append(kept, p)
+			} else {
+				deleted = append(deleted, p)
+			}
+		}
+		for _, d := range deleted {
+			for _, k := range kept {
+				if costOf(d) != costOf(k) {
+					choices++
+				}
+				if costOf(d) == "200" && costOf(k) == "15" {
+					t.Errorf("%v: the scale-down deleted %s on %s and kept %s on %s", samples[i].at.Round(time.Second), d.Name, d.Spec.NodeName, k.Name, k.Spec.NodeName)
+				}
+			}
+		}
+	}
+	t.Logf("pod-deletion-cost: %d bound pods annotated; %d (deleted, kept) pairs of Ready replicas on different GPUs", len(last), choices)
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // With Prometheus down the adapter holds its last decision (it falls back

@@ -3,19 +3,26 @@
 package integration
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app/options"
 
@@ -25,8 +32,10 @@ import (
 )
 
 // The real kube-scheduler, built by app.Setup from the manifest's
-// KubeSchedulerConfiguration with GPUAware registered out of tree, binds a
-// GPU pod through a real kube-apiserver to the node GPUAware prefers.
+// KubeSchedulerConfiguration with GPUAware registered out of tree and
+// running as the manifest's ServiceAccount with the manifest's RBAC, binds a
+// GPU pod through a real kube-apiserver to the node GPUAware prefers and
+// sets its pod-deletion-cost.
 func TestKISSchedulerBindsToPreferredNode(t *testing.T) {
 	cp := controlplane.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -58,7 +67,8 @@ func TestKISSchedulerBindsToPreferredNode(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	startScheduler(ctx, t, cp)
+	applyManifest(ctx, t, c, "../../manifests/scheduler/rbac.yaml")
+	startScheduler(ctx, t, cp, "system:serviceaccount:kube-system:kis-scheduler")
 
 	pod := gpuPod("llm-0", 1)
 	pod.Spec.SchedulerName = schedulermanifests.ProfileName
@@ -79,6 +89,18 @@ func TestKISSchedulerBindsToPreferredNode(t *testing.T) {
 	}
 	if bound.Spec.NodeName != "h100-partial" {
 		t.Errorf("pod bound to %s, want h100-partial (BinPack, and the T4 lacks the memory)", bound.Spec.NodeName)
+	}
+	// PostBind's patch lands after the binding: the manifest's cost for an H100.
+	var cost string
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		p, err := c.CoreV1().Pods(ns).Get(ctx, "llm-0", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		cost = p.Annotations[corev1.PodDeletionCost]
+		return cost != "", nil
+	}); err != nil || cost != "200" {
+		t.Errorf("llm-0 on an H100 node has %s=%q (%v), want \"200\" (manifests/scheduler/config.yaml)", corev1.PodDeletionCost, cost, err)
 	}
 	// The Scheduled event names kis-scheduler as its reporting controller.
 	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
@@ -128,10 +150,10 @@ func hasScheduledEvent(evs []eventsv1.Event, pod, controller string) bool {
 // startScheduler runs kis-scheduler's configuration in process: app.Setup
 // (the kube-scheduler command's own config loading and scheduler.New) with
 // the manifest's KubeSchedulerConfiguration, pointed at the test's API
-// server, without leader election.
-func startScheduler(ctx context.Context, t *testing.T, cp *controlplane.ControlPlane) {
+// server as user, without leader election.
+func startScheduler(ctx context.Context, t *testing.T, cp *controlplane.ControlPlane, user string) {
 	t.Helper()
-	cfg := cp.WriteSchedulerConfig(t, schedulermanifests.Config)
+	cfg := cp.WriteSchedulerConfig(t, schedulermanifests.Config, cp.KubeconfigAs(t, user))
 	opts := options.NewOptions()
 	fs := pflag.NewFlagSet("kis-scheduler", pflag.ContinueOnError)
 	for _, f := range opts.Flags.FlagSets {
@@ -204,5 +226,48 @@ func gpuPod(name string, gpus int64) *corev1.Pod {
 				Limits:   corev1.ResourceList{gpuaware.ResourceGPU: q},
 			},
 		}}},
+	}
+}
+
+// applyManifest creates the ServiceAccounts and RBAC objects of a manifest
+// file; any other kind fails the test, so a manifest that grows one is
+// noticed here.
+func applyManifest(ctx context.Context, t *testing.T, c kubernetes.Interface, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	docs := utilyaml.NewYAMLReader(bufio.NewReader(f))
+	for {
+		doc, err := docs.Read()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(doc, nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		switch o := obj.(type) {
+		case *corev1.ServiceAccount:
+			_, err = c.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.ClusterRole:
+			_, err = c.RbacV1().ClusterRoles().Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.ClusterRoleBinding:
+			_, err = c.RbacV1().ClusterRoleBindings().Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.Role:
+			_, err = c.RbacV1().Roles(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.RoleBinding:
+			_, err = c.RbacV1().RoleBindings(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		default:
+			t.Fatalf("%s: applyManifest does not create %T", path, obj)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
 	}
 }

@@ -39,4 +39,14 @@ type GPUAwareArgs struct {
 	// TelemetryMaxAge is how old a node's telemetry may be before it is
 	// treated as unknown (a neutral load score).
 	TelemetryMaxAge time.Duration
+	// DeletionCosts set the controller.kubernetes.io/pod-deletion-cost
+	// annotation of the GPU pods the plugin binds, by their node's
+	// nvidia.com/gpu.product.
+	DeletionCosts []ProductCost
+}
+
+// ProductCost is the pod-deletion-cost of pods on one GPU product.
+type ProductCost struct {
+	Product string
+	Cost    int32
 }

@@ -18,6 +18,9 @@ func (in *GPUAwareArgs) DeepCopyInto(out *GPUAwareArgs) {
 	if in.AllowedProducts != nil {
 		out.AllowedProducts = append([]string(nil), in.AllowedProducts...)
 	}
+	if in.DeletionCosts != nil {
+		out.DeletionCosts = append([]ProductCost(nil), in.DeletionCosts...)
+	}
 }
 
 // DeepCopy returns a copy of args.

@@ -55,4 +55,7 @@ func Convert_v1_GPUAwareArgs_To_config_GPUAwareArgs(in *GPUAwareArgs, out *confi
 	if in.TelemetryMaxAge != nil {
 		out.TelemetryMaxAge = in.TelemetryMaxAge.Duration
 	}
+	for _, c := range in.DeletionCosts {
+		out.DeletionCosts = append(out.DeletionCosts, config.ProductCost{Product: c.Product, Cost: c.Cost})
+	}
 }

@@ -25,4 +25,17 @@ type GPUAwareArgs struct {
 	// TelemetryMaxAge is how old GPU telemetry may be before it is ignored
 	// (default 1m).
 	TelemetryMaxAge *metav1.Duration `json:"telemetryMaxAge,omitempty"`
+	// DeletionCosts annotate each GPU pod the plugin binds with
+	// controller.kubernetes.io/pod-deletion-cost by its node's
+	// nvidia.com/gpu.product, so that a scale-down deletes the replicas on
+	// the slower GPUs first. Products not listed, and pods that already
+	// carry the annotation, are left alone. Empty (default): no annotation.
+	DeletionCosts []ProductCost `json:"deletionCosts,omitempty"`
+}
+
+// ProductCost is the pod-deletion-cost of pods bound to nodes whose
+// nvidia.com/gpu.product is Product.
+type ProductCost struct {
+	Product string `json:"product"`
+	Cost    int32  `json:"cost"`
 }

@@ -51,6 +51,17 @@ func ValidateGPUAwareArgs(path *field.Path, args *config.GPUAwareArgs) error {
 		allErrs = append(allErrs, field.NotSupported(path.Child("missingLabels"), args.MissingLabels,
 			[]string{string(config.Reject), string(config.Ignore)}))
 	}
+	products := map[string]bool{}
+	for i, c := range args.DeletionCosts {
+		p := path.Child("deletionCosts").Index(i).Child("product")
+		switch {
+		case c.Product == "":
+			allErrs = append(allErrs, field.Required(p, "the nvidia.com/gpu.product the cost applies to"))
+		case products[c.Product]:
+			allErrs = append(allErrs, field.Duplicate(p, c.Product))
+		}
+		products[c.Product] = true
+	}
 	if args.TelemetryMaxAge <= 0 {
 		allErrs = append(allErrs, field.Invalid(path.Child("telemetryMaxAge"), args.TelemetryMaxAge.String(), "must be > 0"))
 	}
