@@ -99,7 +99,7 @@ train: ## train KIScaler from scratch (seeded) and install it as the embedded de
 
 .PHONY: results
 results: ## regenerate docs/results-table.md: KIScaler against a tuned HPA and the oracle
-	$(GO) run ./cmd/kis-sim compare --seeds 5 --scenarios ramp,periodic,random,spike,../shared/traces/azure-llm-code-2023.csv --rate-scale 4 --baselines queue,predictive,fixed:8,fixed:10 --out docs/results-table.md
+	$(GO) run ./cmd/kis-sim compare --seeds 10 --scenarios ramp,periodic,random,spike,../shared/traces/azure-llm-code-2023.csv --rate-scale 4 --baselines queue,predictive,fixed:8,fixed:10 --out docs/results-table.md
 
 .PHONY: clean
 clean: ## remove build outputs

@@ -55,6 +55,9 @@ type Config struct {
 	Reward      RewardWeights
 	// NewScheduler builds the placement; nil uses FirstFit.
 	NewScheduler SchedulerFactory
+	// IgnoreDeletionCost scales down as on a cluster whose pods carry no
+	// pod-deletion-cost, whatever the scheduler would annotate.
+	IgnoreDeletionCost bool
 	// RecordSeries keeps a per-sync time series in the Result.
 	RecordSeries bool
 }

@@ -397,7 +397,7 @@ func (s *Simulation) assign(p *pod, node int) {
 	s.allocated++
 	p.node = node
 	p.phase = phasePulling
-	if dc, ok := s.sched.(DeletionCoster); ok {
+	if dc, ok := s.sched.(DeletionCoster); ok && !s.cfg.IgnoreDeletionCost {
 		p.deletionCost = dc.DeletionCost(node)
 	}
 }

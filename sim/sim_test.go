@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/kisproject/kis/sim"
+	"github.com/kisproject/kis/sim/cluster"
 	"github.com/kisproject/kis/sim/eval"
 	"github.com/kisproject/kis/sim/workload"
 )
@@ -181,5 +184,52 @@ func TestBadConfigErrors(t *testing.T) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// costedFirstFit places like FirstFit and annotates pods with a
+// pod-deletion-cost per node, as kis-scheduler's PostBind does.
+type costedFirstFit struct {
+	sim.Scheduler
+	costs []int32
+}
+
+func (c costedFirstFit) DeletionCost(node int) int32 { return c.costs[node] }
+
+// A scale-down from 4 H100 replicas and 1 L4 replica to 4 deletes the L4
+// one when the pods carry deletion costs (H100 200, L4 15), and an H100 one
+// (the node holding the most replicas) when they carry none: the L4 then
+// serves its share of requests seven times slower.
+func TestScaleDownHonoursDeletionCost(t *testing.T) {
+	spec, err := cluster.Parse("mixed.yaml", []byte(`
+nodePools:
+- {name: h100, count: 1, gpuProduct: NVIDIA-H100-80GB-HBM3, gpusPerNode: 4, cpu: 96, memoryGiB: 1024}
+- {name: l4, count: 1, gpuProduct: NVIDIA-L4, gpusPerNode: 1, cpu: 48, memoryGiB: 192}
+startup: {imagePullMBps: 150, remoteLoadMBps: 180, localLoadMBps: 900}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scaleDown := func(ignoreCost bool) sim.Result {
+		return run(t, func(c *sim.Config) {
+			c.Cluster = spec
+			c.Scenario = "ramp:base=3,peak=3,jitter=0,duration=30m"
+			c.Scaler = "fixed:4"
+			c.InitialReplicas = 5
+			c.IgnoreDeletionCost = ignoreCost
+			c.NewScheduler = func(nodes []*sim.Node, _ *workload.Profile, _ clock.PassiveClock) (sim.Scheduler, error) {
+				return costedFirstFit{Scheduler: sim.FirstFit{}, costs: []int32{200, 15}}, nil
+			}
+		})
+	}
+	costed, ignored := scaleDown(false), scaleDown(true)
+	t.Logf("SLO attainment: %.4f with deletion costs, %.4f without", costed.SLOAttainment, ignored.SLOAttainment)
+	// Both start with the L4 replica serving until the first sync; after
+	// it, only the run without costs keeps missing.
+	if costed.SLOAttainment < 0.998 {
+		t.Errorf("with deletion costs: SLO attainment %.4f, want >= 0.998 (four H100 replicas left)", costed.SLOAttainment)
+	}
+	if ignored.SLOAttainment > 0.99 {
+		t.Errorf("without deletion costs: SLO attainment %.4f, want < 0.99 (the L4 replica kept)", ignored.SLOAttainment)
 	}
 }

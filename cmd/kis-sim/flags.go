@@ -15,16 +15,17 @@ import (
 
 // simFlags are the settings run and eval share.
 type simFlags struct {
-	clusterPath string
-	profile     string
-	seed        uint64
-	duration    time.Duration
-	rateScale   float64
-	loop        bool
-	minReplicas int32
-	maxReplicas int32
-	balancer    string
-	scheduler   string
+	clusterPath  string
+	profile      string
+	seed         uint64
+	duration     time.Duration
+	rateScale    float64
+	loop         bool
+	minReplicas  int32
+	maxReplicas  int32
+	balancer     string
+	scheduler    string
+	deletionCost bool
 }
 
 func (f *simFlags) add(fs *pflag.FlagSet) {
@@ -38,6 +39,7 @@ func (f *simFlags) add(fs *pflag.FlagSet) {
 	fs.Int32Var(&f.minReplicas, "min-replicas", d.MinReplicas, "the autoscalers' minimum replicas")
 	fs.Int32Var(&f.maxReplicas, "max-replicas", d.MaxReplicas, "the autoscalers' maximum replicas")
 	fs.StringVar(&f.balancer, "balancer", string(d.Balancer), "how the Service spreads requests: least-outstanding or random")
+	fs.BoolVar(&f.deletionCost, "deletion-cost", true, "honour the pod-deletion-cost the scheduler profile sets on the pods it binds (false: scale down as the ReplicaSet controller does for pods without one)")
 	fs.StringVar(&f.scheduler, "scheduler", kubesched.GPUAwareProfile, "pod placement: "+kubesched.GPUAwareProfile+" (the profile manifests/scheduler ships, through the real scheduler framework), "+kubesched.DefaultProfile+" (kube-scheduler's default profile), or "+firstFit)
 }
 
@@ -66,6 +68,7 @@ func (f *simFlags) config() (sim.Config, error) {
 	cfg.Loop = f.loop
 	cfg.MinReplicas, cfg.MaxReplicas = f.minReplicas, f.maxReplicas
 	cfg.Balancer = sim.Balancer(f.balancer)
+	cfg.IgnoreDeletionCost = !f.deletionCost
 	if f.scheduler != firstFit {
 		if cfg.NewScheduler, err = kubesched.NewFactory(f.scheduler); err != nil {
 			return cfg, fmt.Errorf("--scheduler: %w", err)

@@ -43,6 +43,11 @@ type Config struct {
 	Traces         []string
 	TraceShare     float64
 	TraceRateScale [2]float64
+	// UncostedShare of the episodes scale down as on a cluster whose pods
+	// carry no pod-deletion-cost (sim.Config.IgnoreDeletionCost), so that
+	// the policy does not collapse where kis-scheduler's annotations are
+	// missing (docs/kiscaler.md measures it).
+	UncostedShare float64
 	// Iterations of (rollouts, update); EpisodesPerIteration episodes each.
 	Iterations           int
 	EpisodesPerIteration int
@@ -66,7 +71,7 @@ func DefaultConfig() Config {
 	return Config{
 		PPO: policy.DefaultPPOConfig(), Base: sim.DefaultConfig(),
 		ResizedShare: 0, ClusterScale: [2]float64{0.25, 1.25},
-		TraceShare: 0, TraceRateScale: [2]float64{2, 5},
+		TraceShare: 0, TraceRateScale: [2]float64{2, 5}, UncostedShare: 0.15,
 		Iterations: 60, EpisodesPerIteration: 16, EpisodeLength: 45 * time.Minute, Parallel: 2,
 		ValidateEvery: 10, ValidationEpisodes: 16,
 	}
@@ -89,6 +94,9 @@ func (c *Config) Validate() error {
 	}
 	if !(c.TraceShare >= 0 && c.TraceShare <= 1) {
 		return fmt.Errorf("train: trace share %v: want a fraction in [0, 1]", c.TraceShare)
+	}
+	if !(c.UncostedShare >= 0 && c.UncostedShare <= 1) {
+		return fmt.Errorf("train: uncosted share %v: want a fraction in [0, 1]", c.UncostedShare)
 	}
 	if c.TraceShare > 0 && len(c.Traces) == 0 {
 		return fmt.Errorf("train: trace share %v without traces to replay", c.TraceShare)
@@ -333,9 +341,9 @@ func servableReplicas(spec *cluster.Spec) float64 {
 	return min(float64(gpus)/2, 10)
 }
 
-func runEpisode(cfg Config, actor *policy.Actor, greedyPolicy *policy.Policy, greedy bool, scales []float64, iteration, index int) (episode, error) {
-	seed := cfg.PPO.Seed*1_000_003 + uint64(iteration)*1_009 + uint64(index)
-	rng := rand.New(rand.NewPCG(seed, 0x65))
+// episodeConfig draws an episode's simulation from cfg: its cluster,
+// scenario and scale-down costs. greedy episodes are validation episodes.
+func episodeConfig(cfg Config, rng *rand.Rand, seed uint64, greedy bool, index int) sim.Config {
 	sc := cfg.Base
 	sc.Seed = seed
 	sc.RecordSeries = true
@@ -353,6 +361,17 @@ func runEpisode(cfg Config, actor *policy.Actor, greedyPolicy *policy.Policy, gr
 		sc.RateScale = cfg.TraceRateScale[0] + (cfg.TraceRateScale[1]-cfg.TraceRateScale[0])*rng.Float64()
 		sc.Loop, sc.Duration = true, cfg.EpisodeLength
 	}
+	// Drawn only when set, like the trace share.
+	if cfg.UncostedShare > 0 && !greedy && rng.Float64() < cfg.UncostedShare {
+		sc.IgnoreDeletionCost = true
+	}
+	return sc
+}
+
+func runEpisode(cfg Config, actor *policy.Actor, greedyPolicy *policy.Policy, greedy bool, scales []float64, iteration, index int) (episode, error) {
+	seed := cfg.PPO.Seed*1_000_003 + uint64(iteration)*1_009 + uint64(index)
+	rng := rand.New(rand.NewPCG(seed, 0x65))
+	sc := episodeConfig(cfg, rng, seed, greedy, index)
 	agent := &sampler{actor: actor, rng: rng, scales: scales, lo: sc.MinReplicas, hi: sc.MaxReplicas}
 	if greedy {
 		agent.greedy = greedyPolicy

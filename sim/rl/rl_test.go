@@ -291,11 +291,41 @@ func TestBadTraceSettingsRejected(t *testing.T) {
 		}, "trace rate scale"},
 		{func(c *Config) { c.Traces, c.TraceShare = []string{garbage}, 0.5 }, "garbage.csv:1: header"},
 		{func(c *Config) { c.Traces, c.TraceShare = []string{"/nonexistent/trace.csv"}, 0.5 }, "/nonexistent/trace.csv"},
+		{func(c *Config) { c.UncostedShare = -0.1 }, "uncosted share -0.1"},
 	} {
 		cfg := DefaultConfig()
 		tc.mutate(&cfg)
 		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want one containing %q", err, tc.want)
 		}
+	}
+}
+
+// The uncosted share draws training episodes that ignore pod-deletion-cost
+// at about its rate, never validation episodes, and draws nothing when 0
+// (so runs without it keep their episodes).
+func TestUncostedShareDrawsTrainingEpisodesOnly(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.UncostedShare = 0.3
+	rng := rand.New(rand.NewPCG(1, 2))
+	uncosted := 0
+	for i := range 1000 {
+		if episodeConfig(cfg, rng, uint64(i), false, i).IgnoreDeletionCost {
+			uncosted++
+		}
+		if episodeConfig(cfg, rng, uint64(i), true, i).IgnoreDeletionCost {
+			t.Fatal("a validation episode ignores deletion costs")
+		}
+	}
+	if uncosted < 250 || uncosted > 350 {
+		t.Errorf("%d of 1000 training episodes uncosted, want about 300", uncosted)
+	}
+
+	cfg.UncostedShare = 0
+	c, d := rand.New(rand.NewPCG(3, 4)), rand.New(rand.NewPCG(3, 4))
+	episodeConfig(cfg, c, 1, false, 0)
+	Scenario(d, cfg.EpisodeLength, sim.ReplicaCapacity(&cfg.Base.Profile), servableReplicas(cfg.Base.Cluster))
+	if c.Uint64() != d.Uint64() {
+		t.Error("with no uncosted share an episode draws more than its scenario")
 	}
 }
