@@ -92,8 +92,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: profile %q: max batch must be >= 1", c.Profile.Name)
 	case c.MinReplicas < 1 || c.MaxReplicas < c.MinReplicas:
 		return fmt.Errorf("config: want 1 <= min replicas (%d) <= max replicas (%d)", c.MinReplicas, c.MaxReplicas)
-	case c.InitialReplicas < 0:
-		return fmt.Errorf("config: initial replicas must be >= 0, got %d", c.InitialReplicas)
+	case c.InitialReplicas < 0 || c.InitialReplicas > c.MaxReplicas:
+		return fmt.Errorf("config: initial replicas must be in [0, max replicas %d], got %d", c.MaxReplicas, c.InitialReplicas)
 	case c.SyncPeriod <= 0 || c.ScrapeInterval <= 0:
 		return fmt.Errorf("config: sync period and scrape interval must be > 0")
 	case c.GracePeriod < 0:

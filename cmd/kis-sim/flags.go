@@ -23,6 +23,7 @@ type simFlags struct {
 	loop         bool
 	minReplicas  int32
 	maxReplicas  int32
+	initial      int32
 	balancer     string
 	scheduler    string
 	deletionCost bool
@@ -38,6 +39,7 @@ func (f *simFlags) add(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.loop, "loop", false, "trace replay: repeat the trace until --duration")
 	fs.Int32Var(&f.minReplicas, "min-replicas", d.MinReplicas, "the autoscalers' minimum replicas")
 	fs.Int32Var(&f.maxReplicas, "max-replicas", d.MaxReplicas, "the autoscalers' maximum replicas")
+	fs.Int32Var(&f.initial, "initial-replicas", 0, "replicas Ready at time zero, for every scaler (0: sized to the scenario's opening load, or N for fixed:N)")
 	fs.StringVar(&f.balancer, "balancer", string(d.Balancer), "how the Service spreads requests: least-outstanding or random")
 	fs.BoolVar(&f.deletionCost, "deletion-cost", true, "honour the pod-deletion-cost the scheduler profile sets on the pods it binds (false: scale down as the ReplicaSet controller does for pods without one)")
 	fs.StringVar(&f.scheduler, "scheduler", kubesched.GPUAwareProfile, "pod placement: "+kubesched.GPUAwareProfile+" (the profile manifests/scheduler ships, through the real scheduler framework), "+kubesched.DefaultProfile+" (kube-scheduler's default profile), or "+firstFit)
@@ -67,6 +69,7 @@ func (f *simFlags) config() (sim.Config, error) {
 	cfg.RateScale = f.rateScale
 	cfg.Loop = f.loop
 	cfg.MinReplicas, cfg.MaxReplicas = f.minReplicas, f.maxReplicas
+	cfg.InitialReplicas = f.initial
 	cfg.Balancer = sim.Balancer(f.balancer)
 	cfg.IgnoreDeletionCost = !f.deletionCost
 	if f.scheduler != firstFit {
