@@ -122,6 +122,7 @@ afresh).`,
 	cmd.Flags().Float64Var(&reward.Cost, "cost-weight", reward.Cost, "reward: price of running max replicas' GPUs")
 	cmd.Flags().Float64Var(&reward.Churn, "churn-weight", reward.Churn, "reward: price of changing the whole fleet at once")
 	cmd.Flags().Float64Var(&cfg.ResizedShare, "resized-share", cfg.ResizedShare, "share of episodes on a resized cluster (0: all on --cluster as given)")
+	cmd.Flags().Float64Var(&cfg.BurstyShare, "bursty-share", cfg.BurstyShare, "share of pattern episodes whose rate swings 30-90% every 10 s instead of 5-15%")
 	cmd.Flags().Float64Var(&cfg.UncostedShare, "uncosted-share", cfg.UncostedShare, "share of episodes that scale down ignoring pod-deletion-cost, as for pods no kis-scheduler annotated")
 	cmd.Flags().StringSliceVar(&cfg.Traces, "traces", nil, "trace CSV files that --trace-share of the episodes replay (looped, at a rate scale from --trace-rate-scale)")
 	cmd.Flags().Float64Var(&cfg.TraceShare, "trace-share", cfg.TraceShare, "share of episodes replaying one of --traces instead of a pattern")

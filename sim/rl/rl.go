@@ -48,6 +48,9 @@ type Config struct {
 	// the policy does not collapse where kis-scheduler's annotations are
 	// missing (docs/kiscaler.md measures it).
 	UncostedShare float64
+	// BurstyShare of the pattern episodes swing their rate by 30-90% every
+	// 10 s instead of 5-15% (Scenario).
+	BurstyShare float64
 	// Iterations of (rollouts, update); EpisodesPerIteration episodes each.
 	Iterations           int
 	EpisodesPerIteration int
@@ -94,6 +97,9 @@ func (c *Config) Validate() error {
 	}
 	if !(c.TraceShare >= 0 && c.TraceShare <= 1) {
 		return fmt.Errorf("train: trace share %v: want a fraction in [0, 1]", c.TraceShare)
+	}
+	if !(c.BurstyShare >= 0 && c.BurstyShare <= 1) {
+		return fmt.Errorf("train: bursty share %v: want a fraction in [0, 1]", c.BurstyShare)
 	}
 	if !(c.UncostedShare >= 0 && c.UncostedShare <= 1) {
 		return fmt.Errorf("train: uncosted share %v: want a fraction in [0, 1]", c.UncostedShare)
@@ -287,13 +293,19 @@ func rollouts(ctx context.Context, cfg Config, model *policy.Model, iteration in
 // load (1-3 replicas' worth of capacity), peak (2-5x base), period and
 // spike length randomised around the defaults, so one policy learns them
 // all. The peak is at most maxReplicas replicas' worth: loads beyond what
-// the cluster can serve would reward nothing but noise.
-func Scenario(rng *rand.Rand, length time.Duration, capacity, maxReplicas float64) string {
+// the cluster can serve would reward nothing but noise. The rate's 10 s
+// jitter is 5-15%, or 30-90% when bursty (real traffic swings several-fold
+// within seconds; the Azure trace does).
+func Scenario(rng *rand.Rand, length time.Duration, capacity, maxReplicas float64, bursty bool) string {
 	kind := traffic.Kinds[rng.IntN(len(traffic.Kinds))]
 	peakCap := maxReplicas * capacity
 	base := min(capacity*(1+2*rng.Float64()), peakCap)
 	peak := min(base*(2+3*rng.Float64()), peakCap)
-	s := fmt.Sprintf("%s:duration=%s,base=%.4f,peak=%.4f,jitter=%.2f", kind, length, base, peak, 0.05+0.1*rng.Float64())
+	jitter := 0.05 + 0.1*rng.Float64()
+	if bursty {
+		jitter = 0.3 + 6*(jitter-0.05)
+	}
+	s := fmt.Sprintf("%s:duration=%s,base=%.4f,peak=%.4f,jitter=%.2f", kind, length, base, peak, jitter)
 	switch kind {
 	case traffic.Periodic:
 		s += fmt.Sprintf(",period=%s", time.Duration(10+20*rng.Float64())*time.Minute)
@@ -350,7 +362,9 @@ func episodeConfig(cfg Config, rng *rand.Rand, seed uint64, greedy bool, index i
 	if cfg.ResizedShare > 0 && rng.Float64() < cfg.ResizedShare {
 		sc.Cluster = resizeCluster(rng, cfg.Base.Cluster, cfg.ClusterScale[0], cfg.ClusterScale[1])
 	}
-	sc.Scenario = Scenario(rng, cfg.EpisodeLength, sim.ReplicaCapacity(&sc.Profile), servableReplicas(sc.Cluster))
+	// Drawn only when set, so that runs without it keep their episodes.
+	bursty := cfg.BurstyShare > 0 && rng.Float64() < cfg.BurstyShare
+	sc.Scenario = Scenario(rng, cfg.EpisodeLength, sim.ReplicaCapacity(&sc.Profile), servableReplicas(sc.Cluster), bursty)
 	switch {
 	case greedy && len(cfg.ValidationScenarios) > 0:
 		sc.Scenario = cfg.ValidationScenarios[index%len(cfg.ValidationScenarios)]

@@ -292,6 +292,7 @@ func TestBadTraceSettingsRejected(t *testing.T) {
 		{func(c *Config) { c.Traces, c.TraceShare = []string{garbage}, 0.5 }, "garbage.csv:1: header"},
 		{func(c *Config) { c.Traces, c.TraceShare = []string{"/nonexistent/trace.csv"}, 0.5 }, "/nonexistent/trace.csv"},
 		{func(c *Config) { c.UncostedShare = -0.1 }, "uncosted share -0.1"},
+		{func(c *Config) { c.BurstyShare = 1.1 }, "bursty share 1.1"},
 	} {
 		cfg := DefaultConfig()
 		tc.mutate(&cfg)
@@ -324,8 +325,39 @@ func TestUncostedShareDrawsTrainingEpisodesOnly(t *testing.T) {
 	cfg.UncostedShare = 0
 	c, d := rand.New(rand.NewPCG(3, 4)), rand.New(rand.NewPCG(3, 4))
 	episodeConfig(cfg, c, 1, false, 0)
-	Scenario(d, cfg.EpisodeLength, sim.ReplicaCapacity(&cfg.Base.Profile), servableReplicas(cfg.Base.Cluster))
+	Scenario(d, cfg.EpisodeLength, sim.ReplicaCapacity(&cfg.Base.Profile), servableReplicas(cfg.Base.Cluster), false)
 	if c.Uint64() != d.Uint64() {
 		t.Error("with no uncosted share an episode draws more than its scenario")
+	}
+}
+
+// Bursty episodes jitter their rate by 30-90% every 10 s, the others by
+// 5-15%, and about BurstyShare of the episodes are bursty.
+func TestBurstyShareWidensJitter(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.BurstyShare = 0.3
+	rng := rand.New(rand.NewPCG(5, 6))
+	bursty := 0
+	for i := range 1000 {
+		sc := episodeConfig(cfg, rng, uint64(i), false, i).Scenario
+		_, params, _ := strings.Cut(sc, ":")
+		var jitter float64
+		for _, kv := range strings.Split(params, ",") {
+			if v, ok := strings.CutPrefix(kv, "jitter="); ok {
+				if _, err := fmt.Sscan(v, &jitter); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		switch {
+		case jitter >= 0.3 && jitter <= 0.9:
+			bursty++
+		case jitter >= 0.05 && jitter <= 0.15:
+		default:
+			t.Fatalf("%s: jitter %v in neither range", sc, jitter)
+		}
+	}
+	if bursty < 250 || bursty > 350 {
+		t.Errorf("%d of 1000 episodes bursty, want about 300", bursty)
 	}
 }
