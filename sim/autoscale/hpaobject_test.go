@@ -27,12 +27,12 @@ func TestHPAConfigFromExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.ScaleDownWindow() != 0 {
-		t.Errorf("ScaleDownWindow() = %v, want 0", h.ScaleDownWindow())
+	if h.ScaleDownWindow() != time.Minute {
+		t.Errorf("ScaleDownWindow() = %v, want 1m", h.ScaleDownWindow())
 	}
 	up, down := cfg.Behavior.ScaleUp, cfg.Behavior.ScaleDown
-	if *up.StabilizationWindow != 0 || *down.StabilizationWindow != 0 || *up.Tolerance != 0 || *down.Tolerance != 0 {
-		t.Errorf("windows %v/%v, tolerances %v/%v: want 0s/0s, 0/0", *up.StabilizationWindow, *down.StabilizationWindow, *up.Tolerance, *down.Tolerance)
+	if *up.StabilizationWindow != 0 || *down.StabilizationWindow != time.Minute || *up.Tolerance != 0 || *down.Tolerance != 0 {
+		t.Errorf("windows %v/%v, tolerances %v/%v: want 0s/1m0s, 0/0", *up.StabilizationWindow, *down.StabilizationWindow, *up.Tolerance, *down.Tolerance)
 	}
 	wantUp := []ScalingPolicy{{PercentPolicy, 100, 15 * time.Second}, {PodsPolicy, 4, 15 * time.Second}}
 	if up.SelectPolicy != MaxChange || len(up.Policies) != 2 || up.Policies[0] != wantUp[0] || up.Policies[1] != wantUp[1] {
@@ -89,10 +89,11 @@ func (s *scripted) Desired(*Input) int32 {
 	return d
 }
 
-// Through the example HPA a decision is realised at once, within its
-// rate limits and the replica bounds.
+// Through the example HPA a scale-up is realised at once, within its rate
+// limits and the replica bounds; a scale-down once the one-minute window
+// no longer holds a higher decision.
 func TestThroughHPARealisesDecisionsWithTheExampleBehavior(t *testing.T) {
-	decider := &scripted{next: []int32{12, 12, 12, 5, 30, 30, 0}}
+	decider := &scripted{next: []int32{12, 12, 12, 5, 5, 5, 5, 5, 30, 30}}
 	a, err := ThroughHPA(decider, Env{MinReplicas: 1, MaxReplicas: 20})
 	if err != nil {
 		t.Fatal(err)
@@ -103,13 +104,12 @@ func TestThroughHPARealisesDecisionsWithTheExampleBehavior(t *testing.T) {
 		// later that event has left the 15 s period (getReplicasChangePerPeriod
 		// counts events after now-period): from 6 the limits are 12 and 10.
 		6, 12, 12,
-		// Down without a window.
-		5,
+		// 5 from 45 s on: the window keeps the highest recommendation
+		// newer than now-60s, 12, until the last 12 (30 s) leaves it at 90 s.
+		12, 12, 12, 5, 5,
 		// From 5 the limits are 10 and 9: 10. Then 30 is clipped to the
 		// env's maxReplicas 20 (not the manifest's 16).
 		10, 20,
-		// 0 is raised to minReplicas.
-		1,
 	} {
 		spec = a.Desired(&Input{Now: time.Duration(i) * 15 * time.Second, SpecReplicas: spec, Pods: missing(int(spec))})
 		if spec != want {

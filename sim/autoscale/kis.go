@@ -58,9 +58,19 @@ var exampleHPA = sync.OnceValues(func() (HPAConfig, error) {
 // runs in. The replica bounds are env's (the adapter's and the HPA's are
 // kept equal).
 func ThroughHPA(decider Autoscaler, env Env) (Autoscaler, error) {
+	return ThroughHPAWith(decider, env, nil)
+}
+
+// ThroughHPAWith is ThroughHPA with the example HPA's config changed by
+// adjust (nil: unchanged). adjust gets a copy: its Behavior is the
+// caller's to replace, not to write through.
+func ThroughHPAWith(decider Autoscaler, env Env, adjust func(*HPAConfig)) (Autoscaler, error) {
 	cfg, err := exampleHPA()
 	if err != nil {
 		return nil, err
+	}
+	if adjust != nil {
+		adjust(&cfg)
 	}
 	cfg.MinReplicas, cfg.MaxReplicas = env.MinReplicas, env.MaxReplicas
 	h, err := NewHPA(decider.Name(), cfg)
