@@ -29,14 +29,14 @@ func (g *GPUAware) DeletionCost(node *corev1.Node) (int32, bool) {
 // which on a mixed cluster are the fast ones that filled first. A pod that
 // already carries the annotation keeps its own. Failing to annotate only
 // loses the preference: it is logged, and the pod runs as bound.
-func (g *GPUAware) PostBind(ctx context.Context, _ fwk.CycleState, pod *corev1.Pod, nodeName string) {
+func (g *GPUAware) PostBind(ctx context.Context, state fwk.CycleState, pod *corev1.Pod, nodeName string) {
 	if g.deletionCosts == nil || g.handle == nil {
 		return
 	}
 	if _, set := pod.Annotations[corev1.PodDeletionCost]; set {
 		return
 	}
-	if r, err := requestOf(pod); err != nil || r.gpus == 0 {
+	if r, err := g.request(state, pod); err != nil || r.gpus == 0 {
 		return
 	}
 	logger := klog.FromContext(ctx)

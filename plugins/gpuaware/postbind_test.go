@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/klog/v2/ktesting"
 	"k8s.io/kubernetes/pkg/scheduler/backend/cache"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 	testingclock "k8s.io/utils/clock/testing"
@@ -60,7 +61,7 @@ func TestPostBindSetsDeletionCost(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p.(*GPUAware).PostBind(ctx, nil, pod, tc.node)
+			p.(*GPUAware).PostBind(ctx, framework.NewCycleState(), pod, tc.node)
 
 			got, err := client.CoreV1().Pods("default").Get(ctx, pod.Name, metav1.GetOptions{})
 			if err != nil {

@@ -303,6 +303,8 @@ func Scenario(rng *rand.Rand, length time.Duration, capacity, maxReplicas float6
 	peak := min(base*(2+3*rng.Float64()), peakCap)
 	jitter := 0.05 + 0.1*rng.Float64()
 	if bursty {
+		// The same draw, stretched: a bursty episode's other draws match
+		// those of its calm twin.
 		jitter = 0.3 + 6*(jitter-0.05)
 	}
 	s := fmt.Sprintf("%s:duration=%s,base=%.4f,peak=%.4f,jitter=%.2f", kind, length, base, peak, jitter)
