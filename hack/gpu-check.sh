@@ -3,6 +3,8 @@
 # kis-gpu-exporter, run it for a few seconds (under a small GPU load when
 # PyTorch with CUDA is available), scrape it, and check the series against
 # nvidia-smi. Prints every check with PASS/FAIL; exits non-zero on a FAIL.
+# On a GPU machine without Go, build the exporter elsewhere (cgo, linux/amd64)
+# and name it: KIS_GPU_EXPORTER=path/to/kis-gpu-exporter hack/gpu-check.sh
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$PATH:/usr/local/go/bin"
@@ -22,7 +24,11 @@ if ! command -v nvidia-smi >/dev/null; then
   exit 2
 fi
 nvidia-smi --query-gpu=index,name,memory.total,memory.used,utilization.gpu --format=csv
-(cd "$ROOT" && go build -o "$WORK/kis-gpu-exporter" ./cmd/kis-gpu-exporter) || exit 1
+EXPORTER=${KIS_GPU_EXPORTER:-}
+if [[ -z $EXPORTER ]]; then
+  EXPORTER=$WORK/kis-gpu-exporter
+  (cd "$ROOT" && go build -o "$EXPORTER" ./cmd/kis-gpu-exporter) || exit 1
+fi
 
 if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
   echo "starting a small GPU load (PyTorch matmuls, ~1 GiB)"
@@ -42,10 +48,13 @@ else
 fi
 
 mkdir -p "$WORK/models/llama-3.1-8b"
-"$WORK/kis-gpu-exporter" --listen-address=127.0.0.1:19400 --hostname=gpu-check --model-cache-dir="$WORK/models" >"$WORK/exporter.log" 2>&1 &
+"$EXPORTER" --listen-address=127.0.0.1:19400 --hostname=gpu-check --model-cache-dir="$WORK/models" >"$WORK/exporter.log" 2>&1 &
 PIDS+=($!)
 sleep 8
-curl -fsS http://127.0.0.1:19400/metrics >"$WORK/metrics" || { cat "$WORK/exporter.log"; exit 1; }
+scrape() { # GPU images often lack curl; their python3 does not
+  if command -v curl >/dev/null; then curl -fsS "$1"; else python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' "$1"; fi
+}
+scrape http://127.0.0.1:19400/metrics >"$WORK/metrics" || { cat "$WORK/exporter.log"; exit 1; }
 echo "--- scraped GPU series"
 grep -E '^(DCGM_|kis_gpu_exporter_(nvml_up|device_up|process|mig)|kis_model_cache)' "$WORK/metrics"
 echo "---"
