@@ -17,6 +17,8 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/metrics/pkg/apis/external_metrics/v1beta1"
 
 	"github.com/kisproject/kis/internal/controlplane"
@@ -108,6 +110,7 @@ func TestEndToEnd(t *testing.T) {
 	checkDeletionCosts(t, samples)
 	checkPrometheusOutage(t, samples)
 	fidelity(t, samples, start, hpaPath)
+	checkScaleDownKeepsH100s(t, c)
 }
 
 func poll(ctx context.Context, t *testing.T, c *localcluster.Cluster, at time.Duration) sample {
@@ -352,6 +355,73 @@ func checkDeletionCosts(t *testing.T, samples []sample) {
 		}
 	}
 	t.Logf("pod-deletion-cost: %d bound pods annotated; %d (deleted, kept) pairs of Ready replicas on different GPUs", len(last), choices)
+}
+
+// With the HPA deleted, the test scales the Deployment itself: to ten
+// replicas (all the cluster holds: the H100 node's four GPUs, then three
+// per L4 node, whose 192 GiB fit three 64 GiB pods), down to six and down
+// to four. At each step the replicas kept must be the H100
+// node's four, so kube-controller-manager's ReplicaSet controller deleted
+// only L4 replicas. All are Running and Ready, so kis-scheduler's deletion
+// costs decide: without them the next rule, "doubled up", deletes from
+// the node holding the most replicas, the H100 node's four first (with
+// the L4's cost set to the H100's, 10 -> 6 kept six L4 replicas).
+// checkDeletionCosts depends on what the run's traffic made the HPA do;
+// this check does not.
+func checkScaleDownKeepsH100s(t *testing.T, c *localcluster.Cluster) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	if err := c.Client.AutoscalingV2().HorizontalPodAutoscalers("default").Delete(ctx, "llm", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// live lists the replicas not being deleted and whether every one of
+	// them is bound, Ready and annotated.
+	live := func() (pods []corev1.Pod, settled bool) {
+		list, err := c.Client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=llm"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		settled = true
+		for _, p := range list.Items {
+			if p.DeletionTimestamp != nil {
+				continue
+			}
+			if p.Spec.NodeName == "" || !podReady(&p) || p.Annotations[corev1.PodDeletionCost] == "" {
+				settled = false
+			}
+			pods = append(pods, p)
+		}
+		return pods, settled
+	}
+	const h100GPUs = 4
+	for _, replicas := range []int{10, 6, h100GPUs} {
+		patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, replicas)
+		if _, err := c.Client.AppsV1().Deployments("default").Patch(ctx, "llm", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var pods []corev1.Pod
+		err := wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(context.Context) (bool, error) {
+			var settled bool
+			pods, settled = live()
+			return settled && len(pods) == replicas, nil
+		})
+		onH100, where := 0, make([]string, 0, len(pods))
+		for _, p := range pods {
+			if strings.HasPrefix(p.Spec.NodeName, "h100-") {
+				onH100++
+			}
+			where = append(where, fmt.Sprintf("%s@%s(%s, ready %t, cost %q)", p.Name, p.Spec.NodeName, p.Status.Phase, podReady(&p), p.Annotations[corev1.PodDeletionCost]))
+		}
+		sort.Strings(where)
+		if err != nil {
+			t.Fatalf("scaled to %d: not that many replicas bound, Ready and annotated: %v (last seen: %s)", replicas, err, strings.Join(where, " "))
+		}
+		if onH100 != h100GPUs {
+			t.Fatalf("scaled to %d: %d replicas run on the H100 node, want %d: %s", replicas, onH100, h100GPUs, strings.Join(where, " "))
+		}
+		t.Logf("scaled to %d by hand: %s", replicas, strings.Join(where, " "))
+	}
 }
 
 func podReady(p *corev1.Pod) bool {
