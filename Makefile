@@ -65,6 +65,10 @@ adapter-load: ## print kis-adapter's latency at 200 requests/s, direct and throu
 gpu-check: ## on an NVIDIA GPU machine: run kis-gpu-exporter and check its series against nvidia-smi
 	./hack/gpu-check.sh
 
+.PHONY: decode-bench
+decode-bench: ## on an NVIDIA GPU with PyTorch: time a Llama-3.1-8B-shaped decode step against KISim's calibration
+	python3 ./hack/decode-step-bench.py
+
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	$(GO) test ./sim/cluster -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
