@@ -15,8 +15,11 @@ Usage: python3 hack/decode-step-bench.py   (needs PyTorch with CUDA, ~20 GB)
 import json
 import sys
 
-import torch
-import torch.nn.functional as F
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError as err:
+    sys.exit(f"decode-step-bench: needs PyTorch with CUDA ({err})")
 
 LAYERS, HIDDEN, HEADS, KV_HEADS, HEAD_DIM, MLP, VOCAB = 32, 4096, 32, 8, 128, 14336, 128256
 CONTEXT = 576  # a request of the profile's median size, 512 in + 128 out, halfway through its answer
