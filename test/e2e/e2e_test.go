@@ -198,9 +198,9 @@ func replicasAt(samples []sample, at time.Duration) int32 {
 // The Deployment moves towards every decision the adapter serves: a value
 // above spec.replicas, served for two HPA syncs, has raised spec.replicas
 // by then; values below it, served for the HPA's scale-down stabilisation
-// window plus two syncs while it did not rise, have lowered it. How far each step goes is the
-// HPA's behavior policies' business, which the fidelity check compares with
-// KISim's model of them.
+// window plus two syncs while it did not rise, have lowered it. How far
+// each step goes is the HPA's behavior policies' business, which the
+// fidelity check compares with KISim's model of them.
 func checkReplicasFollowDecisions(t *testing.T, samples []sample, c *localcluster.Cluster, stabilization time.Duration) {
 	t.Helper()
 	const slack = 2*hpaSync + 3*time.Second
@@ -375,12 +375,12 @@ func checkDeletionCosts(t *testing.T, samples []sample) {
 // With the HPA deleted, the test scales the Deployment itself: to ten
 // replicas (all the cluster holds: the H100 node's four GPUs, then three
 // per L4 node, whose 192 GiB fit three 64 GiB pods), down to six and down
-// to four. At each step the replicas kept must be the H100
-// node's four, so kube-controller-manager's ReplicaSet controller deleted
-// only L4 replicas. All are Running and Ready, so kis-scheduler's deletion
-// costs decide: without them the next rule, "doubled up", deletes from
-// the node holding the most replicas, the H100 node's four first (with
-// the L4's cost set to the H100's, 10 -> 6 kept six L4 replicas).
+// to four. At each step the H100 node's four replicas must be among those
+// kept, so kube-controller-manager's ReplicaSet controller deleted only L4
+// replicas. All are Running and Ready, so kis-scheduler's deletion costs
+// decide: without them the next rule, "doubled up", deletes from the node
+// holding the most replicas, the H100 node's four first (with the L4's
+// cost set to the H100's, 10 -> 6 kept six L4 replicas).
 // checkDeletionCosts depends on what the run's traffic made the HPA do;
 // this check does not.
 func checkScaleDownKeepsH100s(t *testing.T, c *localcluster.Cluster) {
