@@ -15,6 +15,7 @@ import (
 	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/sim"
 	"github.com/kisproject/kis/sim/cluster"
+	"github.com/kisproject/kis/sim/traffic"
 )
 
 func smallConfig() Config {
@@ -302,6 +303,18 @@ func TestBadTraceSettingsRejected(t *testing.T) {
 	}
 }
 
+// drawn counts the episodes of 1000 drawn from cfg (training, or
+// validation when greedy) that is holds for.
+func drawn(cfg Config, rng *rand.Rand, greedy bool, is func(sim.Config) bool) int {
+	n := 0
+	for i := range 1000 {
+		if is(episodeConfig(cfg, rng, uint64(i), greedy, i)) {
+			n++
+		}
+	}
+	return n
+}
+
 // The uncosted share draws training episodes that ignore pod-deletion-cost
 // at about its rate, never validation episodes, and draws nothing when 0
 // (so runs without it keep their episodes).
@@ -309,17 +322,12 @@ func TestUncostedShareDrawsTrainingEpisodesOnly(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.UncostedShare = 0.3
 	rng := rand.New(rand.NewPCG(1, 2))
-	uncosted := 0
-	for i := range 1000 {
-		if episodeConfig(cfg, rng, uint64(i), false, i).IgnoreDeletionCost {
-			uncosted++
-		}
-		if episodeConfig(cfg, rng, uint64(i), true, i).IgnoreDeletionCost {
-			t.Fatal("a validation episode ignores deletion costs")
-		}
+	uncosted := func(sc sim.Config) bool { return sc.IgnoreDeletionCost }
+	if n := drawn(cfg, rng, false, uncosted); n < 250 || n > 350 {
+		t.Errorf("%d of 1000 training episodes uncosted, want about 300", n)
 	}
-	if uncosted < 250 || uncosted > 350 {
-		t.Errorf("%d of 1000 training episodes uncosted, want about 300", uncosted)
+	if n := drawn(cfg, rng, true, uncosted); n != 0 {
+		t.Errorf("%d of 1000 validation episodes ignore deletion costs, want 0", n)
 	}
 
 	cfg.UncostedShare = 0
@@ -337,26 +345,20 @@ func TestBurstyShareWidensJitter(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.BurstyShare = 0.3
 	rng := rand.New(rand.NewPCG(5, 6))
-	bursty := 0
-	for i := range 1000 {
-		sc := episodeConfig(cfg, rng, uint64(i), false, i).Scenario
-		_, params, _ := strings.Cut(sc, ":")
-		var jitter float64
-		for _, kv := range strings.Split(params, ",") {
-			if v, ok := strings.CutPrefix(kv, "jitter="); ok {
-				if _, err := fmt.Sscan(v, &jitter); err != nil {
-					t.Fatal(err)
-				}
-			}
+	bursty := drawn(cfg, rng, false, func(sc sim.Config) bool {
+		p, err := traffic.ParsePattern(sc.Scenario, sim.ReplicaCapacity(&sc.Profile))
+		if err != nil {
+			t.Fatal(err)
 		}
 		switch {
-		case jitter >= 0.3 && jitter <= 0.9:
-			bursty++
-		case jitter >= 0.05 && jitter <= 0.15:
-		default:
-			t.Fatalf("%s: jitter %v in neither range", sc, jitter)
+		case p.Jitter >= 0.3 && p.Jitter <= 0.9:
+			return true
+		case p.Jitter >= 0.05 && p.Jitter <= 0.15:
+			return false
 		}
-	}
+		t.Fatalf("%s: jitter %v in neither range", sc.Scenario, p.Jitter)
+		return false
+	})
 	if bursty < 250 || bursty > 350 {
 		t.Errorf("%d of 1000 episodes bursty, want about 300", bursty)
 	}
