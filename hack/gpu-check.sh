@@ -25,6 +25,10 @@ if ! command -v nvidia-smi >/dev/null; then
 fi
 nvidia-smi --query-gpu=index,name,memory.total,memory.used,utilization.gpu --format=csv
 EXPORTER=${KIS_GPU_EXPORTER:-}
+if [[ -n $EXPORTER && ! -x $EXPORTER ]]; then
+  echo "KIS_GPU_EXPORTER=$EXPORTER: not an executable file" >&2
+  exit 2
+fi
 if [[ -z $EXPORTER ]]; then
   EXPORTER=$WORK/kis-gpu-exporter
   (cd "$ROOT" && go build -o "$EXPORTER" ./cmd/kis-gpu-exporter) || exit 1
