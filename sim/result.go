@@ -1,7 +1,10 @@
 package sim
 
 // Result is the outcome of one run. Latencies are in seconds, of completed
-// requests; failed and unfinished requests count against SLOAttainment.
+// requests. SLOAttainment is SLOMet over the requests whose outcome is
+// known: failed requests and unfinished ones older than the SLO count
+// against it; Undecided requests, unfinished but younger than the SLO when
+// the run ended, could still meet it and are left out.
 type Result struct {
 	Scenario string
 	Scaler   string
@@ -10,6 +13,7 @@ type Result struct {
 	Completed  int64
 	Failed     int64
 	Unfinished int64
+	Undecided  int64
 	SLOMet     int64
 
 	P50, P95, P99 float64

@@ -832,9 +832,14 @@ func (s *Simulation) finish() Result {
 	s.account()
 	r := s.res
 	r.Unfinished = r.Requests - r.Completed - r.Failed
+	for _, p := range s.pods {
+		if p.srv != nil {
+			r.Undecided += p.srv.arrivedSince(s.end - s.prof.SLO)
+		}
+	}
 	r.P50, r.P95, r.P99 = s.all.quantile(0.5), s.all.quantile(0.95), s.all.quantile(0.99)
-	if r.Requests > 0 {
-		r.SLOAttainment = float64(r.SLOMet) / float64(r.Requests)
+	if decided := r.Requests - r.Undecided; decided > 0 {
+		r.SLOAttainment = float64(r.SLOMet) / float64(decided)
 	}
 	r.GPUHours = s.gpuSeconds / 3600
 	r.SimSeconds = s.end.Seconds()

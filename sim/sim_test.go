@@ -233,3 +233,25 @@ startup: {imagePullMBps: 150, remoteLoadMBps: 180, localLoadMBps: 900}
 		t.Errorf("without deletion costs: SLO attainment %.4f, want < 0.99 (the L4 replica kept)", ignored.SLOAttainment)
 	}
 }
+
+// Requests in flight when the run ends and younger than the SLO could still
+// meet it: they are neither met nor missed. Older ones have missed it.
+func TestUnfinishedRequestsYoungerThanTheSLOAreUndecided(t *testing.T) {
+	// One replica under a rising ramp falls behind: its queue holds requests
+	// of every age when the run ends.
+	r := run(t, func(c *sim.Config) {
+		c.Scaler = "fixed:1"
+		c.Scenario = "ramp"
+		c.Duration = 20 * time.Minute
+	})
+	if r.Undecided == 0 || r.Undecided >= r.Unfinished {
+		t.Fatalf("undecided %d of %d unfinished: want some, and fewer than all", r.Undecided, r.Unfinished)
+	}
+	// About the last 10 s of arrivals, at the ~60/s the ramp has reached.
+	if r.Undecided < 400 || r.Undecided > 800 {
+		t.Errorf("undecided %d, want about 10 s of arrivals", r.Undecided)
+	}
+	if want := float64(r.SLOMet) / float64(r.Requests-r.Undecided); r.SLOAttainment != want {
+		t.Errorf("SLO attainment %v, want met over decided %v", r.SLOAttainment, want)
+	}
+}

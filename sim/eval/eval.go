@@ -29,10 +29,12 @@ type Row struct {
 	Completed     int64    `json:"completed"`
 	Failed        int64    `json:"failed"`
 	Unfinished    int64    `json:"unfinished"`
+	Undecided     int64    `json:"undecided"` // unfinished, but younger than the SLO at the end
 	P50ms         *float64 `json:"p50_ms"`
 	P95ms         *float64 `json:"p95_ms"`
 	P99ms         *float64 `json:"p99_ms"`
 	SLOAttainment float64  `json:"slo_attainment"`
+	OverSLO       int64    `json:"over_slo"` // requests slower than the SLO, failed, or unfinished and older than it
 	GPUHours      float64  `json:"gpu_hours"`
 	MeanReplicas  float64  `json:"mean_replicas"`
 	ScaleEvents   int      `json:"scale_events"`
@@ -65,9 +67,9 @@ func NewRow(r sim.Result, wall time.Duration) Row {
 	}
 	return Row{
 		Scenario: scenario, Scaler: r.Scaler,
-		Requests: r.Requests, Completed: r.Completed, Failed: r.Failed, Unfinished: r.Unfinished,
+		Requests: r.Requests, Completed: r.Completed, Failed: r.Failed, Unfinished: r.Unfinished, Undecided: r.Undecided,
 		P50ms: ms(r.P50), P95ms: ms(r.P95), P99ms: ms(r.P99),
-		SLOAttainment: r.SLOAttainment, GPUHours: r.GPUHours, MeanReplicas: r.MeanReplicas,
+		SLOAttainment: r.SLOAttainment, OverSLO: r.Requests - r.Undecided - r.SLOMet, GPUHours: r.GPUHours, MeanReplicas: r.MeanReplicas,
 		ScaleEvents: r.ScaleEvents, MaxPending: r.MaxPending, CrashLooping: r.CrashLooping, MeanColdStart: r.MeanColdStart,
 		Reward: r.Reward, SimSeconds: r.SimSeconds, WallSeconds: wall.Seconds(),
 		Result: r,
@@ -159,11 +161,11 @@ func WriteJSON(w io.Writer, rows []Row) error {
 // WriteTable writes the rows as an aligned text table.
 func WriteTable(w io.Writer, rows []Row) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tscaler\tp50 ms\tp95 ms\tp99 ms\tSLO %\tfailed\tGPU-h\treplicas\tscale events\tcold start s\treward\t")
+	fmt.Fprintln(tw, "scenario\tscaler\tp50 ms\tp95 ms\tp99 ms\tSLO %\tover SLO\tfailed\tGPU-h\treplicas\tscale events\tcold start s\treward\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\t%d\t%.2f\t%.2f\t%d\t%.0f\t%.4f\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\t%d\t%d\t%.2f\t%.2f\t%d\t%.0f\t%.4f\t\n",
 			r.Scenario, r.Scaler, fmtMS(r.P50ms), fmtMS(r.P95ms), fmtMS(r.P99ms),
-			100*r.SLOAttainment, r.Failed, r.GPUHours, r.MeanReplicas, r.ScaleEvents, r.MeanColdStart, r.Reward)
+			100*r.SLOAttainment, r.OverSLO, r.Failed, r.GPUHours, r.MeanReplicas, r.ScaleEvents, r.MeanColdStart, r.Reward)
 	}
 	return tw.Flush()
 }

@@ -24,7 +24,7 @@ func TestRowWithoutCompletionsHasNullLatency(t *testing.T) {
 	if got[0]["p95_ms"] != nil || got[0]["scenario"] != "t.csv" || got[0]["wall_seconds"] != 1.0 {
 		t.Errorf("row = %v: want null p95_ms, the trace's base name and wall_seconds 1", got[0])
 	}
-	for _, key := range []string{"scenario", "scaler", "requests", "failed", "p50_ms", "p95_ms", "p99_ms", "slo_attainment", "gpu_hours", "mean_replicas", "scale_events", "reward", "sim_seconds", "wall_seconds"} {
+	for _, key := range []string{"scenario", "scaler", "requests", "failed", "p50_ms", "p95_ms", "p99_ms", "slo_attainment", "over_slo", "undecided", "gpu_hours", "mean_replicas", "scale_events", "reward", "sim_seconds", "wall_seconds"} {
 		if _, ok := got[0][key]; !ok {
 			t.Errorf("JSON lacks the stable field %q", key)
 		}
@@ -35,6 +35,15 @@ func TestRowWithoutCompletionsHasNullLatency(t *testing.T) {
 	}
 	if !strings.Contains(table.String(), " - ") {
 		t.Errorf("table shows no '-' for missing latency:\n%s", table.String())
+	}
+}
+
+func TestRowCountsRequestsOverTheSLO(t *testing.T) {
+	// 1000 requests, 990 within the SLO, 2 of the 4 unfinished too young to
+	// have missed it: 8 over it, slow, failed or unfinished for longer.
+	row := NewRow(sim.Result{Requests: 1000, Completed: 993, Failed: 3, Unfinished: 4, Undecided: 2, SLOMet: 990}, time.Second)
+	if row.OverSLO != 8 {
+		t.Errorf("over SLO = %d, want 8", row.OverSLO)
 	}
 }
 
