@@ -72,6 +72,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--trace-share", "0.5"}, "trace share 0.5 without traces"},
 		{[]string{"train", "--uncosted-share", "2"}, "uncosted share 2"},
 		{[]string{"train", "--bursty-share", "-1"}, "bursty share -1"},
+		{[]string{"train", "--validation-episodes", "0"}, "validation episodes 0: want >= 1"},
 		{[]string{"run", "--initial-replicas", "30"}, "initial replicas must be in [0, max replicas 20], got 30"},
 		{[]string{"train", "--traces", badTrace, "--trace-share", "0.5"}, `t.csv:3: t_seconds "x"`},
 		{[]string{"train", "--trace-rate-scale", "3"}, "--trace-rate-scale: want two numbers"},

@@ -117,6 +117,7 @@ afresh).`,
 	cmd.Flags().DurationVar(&cfg.EpisodeLength, "episode-length", cfg.EpisodeLength, "simulated time per episode")
 	cmd.Flags().IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "episodes simulated at once")
 	cmd.Flags().IntVar(&cfg.ValidateEvery, "validate-every", cfg.ValidateEvery, "iterations between validations of the greedy policy")
+	cmd.Flags().IntVar(&cfg.ValidationEpisodes, "validation-episodes", cfg.ValidationEpisodes, "held-out episodes per validation")
 	cmd.Flags().StringSliceVar(&cfg.ValidationScenarios, "validation-scenarios", eval.DefaultScenarios, "scenarios the held-out validation episodes run, in turn, with seeds nothing else uses; empty: drawn like training episodes")
 	cmd.Flags().Float64Var(&reward.SLO, "slo-weight", reward.SLO, "reward: price of missing the SLO for every request (see docs/simulator.md)")
 	cmd.Flags().Float64Var(&reward.Cost, "cost-weight", reward.Cost, "reward: price of running max replicas' GPUs")

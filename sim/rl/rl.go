@@ -85,9 +85,19 @@ func (c *Config) Validate() error {
 	if err := c.PPO.Validate(); err != nil {
 		return err
 	}
-	if c.Iterations < 1 || c.EpisodesPerIteration < 1 || c.Parallel < 1 || c.EpisodeLength < 5*time.Minute ||
-		c.ValidateEvery < 1 || c.ValidationEpisodes < 1 {
-		return fmt.Errorf("train: iterations, episodes, parallelism and validation settings must be >= 1 and episodes >= 5m")
+	for _, v := range []struct {
+		name string
+		n    int
+	}{
+		{"iterations", c.Iterations}, {"episodes per iteration", c.EpisodesPerIteration}, {"parallel episodes", c.Parallel},
+		{"iterations between validations", c.ValidateEvery}, {"validation episodes", c.ValidationEpisodes},
+	} {
+		if v.n < 1 {
+			return fmt.Errorf("train: %s %d: want >= 1", v.name, v.n)
+		}
+	}
+	if c.EpisodeLength < 5*time.Minute {
+		return fmt.Errorf("train: episode length %v: want >= 5m", c.EpisodeLength)
 	}
 	if lo, hi := c.ClusterScale[0], c.ClusterScale[1]; !(lo > 0 && lo <= hi && hi <= 10) {
 		return fmt.Errorf("train: cluster scale [%v, %v]: want 0 < low <= high <= 10", lo, hi)
