@@ -1,10 +1,9 @@
 package sim
 
 // Result is the outcome of one run. Latencies are in seconds, of completed
-// requests. SLOAttainment is SLOMet over the requests whose outcome is
-// known: failed requests and unfinished ones older than the SLO count
-// against it; Undecided requests, unfinished but younger than the SLO when
-// the run ended, could still meet it and are left out.
+// requests, including those the drain after the end completed (see
+// Simulation.Run); failed requests and those unfinished after the drain
+// count against SLOAttainment.
 type Result struct {
 	Scenario string
 	Scaler   string
@@ -13,7 +12,6 @@ type Result struct {
 	Completed  int64
 	Failed     int64
 	Unfinished int64
-	Undecided  int64
 	SLOMet     int64
 
 	P50, P95, P99 float64

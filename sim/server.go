@@ -87,28 +87,6 @@ func (s *server) inService() int {
 
 func (s *server) idle() bool { return s.outstanding() == 0 }
 
-// arrivedSince counts the requests queued or in service that arrived at or
-// after t.
-func (s *server) arrivedSince(t time.Duration) int64 {
-	var n int64
-	for _, r := range s.queue.buf[s.queue.head:] {
-		if r.At >= t {
-			n++
-		}
-	}
-	for _, x := range s.running {
-		if x.arrive >= t {
-			n++
-		}
-	}
-	for _, at := range s.batch {
-		if at >= t {
-			n++
-		}
-	}
-	return n
-}
-
 func (s *server) scaled(d time.Duration) time.Duration {
 	return time.Duration(math.Ceil(float64(d) / s.speed))
 }

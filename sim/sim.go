@@ -275,7 +275,7 @@ func (s *Simulation) startupTime(n *Node) time.Duration {
 
 func seconds(v float64) time.Duration { return time.Duration(v * float64(time.Second)) }
 
-// Run simulates until the scenario ends and returns the outcome.
+// Run simulates until the scenario ends, drains, and returns the outcome.
 func (s *Simulation) Run() Result {
 	s.start()
 	// Autoscalers start once the metrics pipeline holds a full rate window,
@@ -283,7 +283,32 @@ func (s *Simulation) Run() Result {
 	// an empty window would read as zero load.
 	s.loop.Schedule(policy.RateWindow+s.cfg.SyncPeriod/2, evSync, 0, 0)
 	s.advance(s.end)
+	s.account()
+	gpuSeconds, readySeconds := s.gpuSeconds, s.readySeconds
+	s.drain()
+	// The run is charged for its scenario's time only.
+	s.gpuSeconds, s.readySeconds = gpuSeconds, readySeconds
 	return s.finish()
+}
+
+// drain serves the requests still in flight at the end for one more SLO,
+// with no new arrivals, the metrics pipeline and autoscaler stopped and the
+// fleet as it was, so that every request is judged: one that arrived a
+// second before the end has not missed the SLO, and one still unfinished
+// after the drain has.
+func (s *Simulation) drain() {
+	until := s.end + s.prof.SLO
+	for {
+		at, ok := s.loop.Peek()
+		if !ok || at > until {
+			return
+		}
+		ev, _ := s.loop.Pop()
+		if ev.Kind == evScrape || ev.Kind == evSync {
+			continue
+		}
+		s.dispatch(ev)
+	}
 }
 
 // start schedules the first scrape and reads the first arrival.
@@ -829,17 +854,11 @@ func Reward(w RewardWeights, arrivals, violations int64, meanGPUs float64, chang
 }
 
 func (s *Simulation) finish() Result {
-	s.account()
 	r := s.res
 	r.Unfinished = r.Requests - r.Completed - r.Failed
-	for _, p := range s.pods {
-		if p.srv != nil {
-			r.Undecided += p.srv.arrivedSince(s.end - s.prof.SLO)
-		}
-	}
 	r.P50, r.P95, r.P99 = s.all.quantile(0.5), s.all.quantile(0.95), s.all.quantile(0.99)
-	if decided := r.Requests - r.Undecided; decided > 0 {
-		r.SLOAttainment = float64(r.SLOMet) / float64(decided)
+	if r.Requests > 0 {
+		r.SLOAttainment = float64(r.SLOMet) / float64(r.Requests)
 	}
 	r.GPUHours = s.gpuSeconds / 3600
 	r.SimSeconds = s.end.Seconds()

@@ -163,7 +163,6 @@ func Pool(runs [][]Row) ([]Row, error) {
 			p.Unfinished += r.Unfinished
 			p.OverSLO += r.OverSLO
 			met += r.Result.SLOMet
-			p.Undecided += r.Undecided
 			p.P50ms, p.P95ms, p.P99ms = worse(p.P50ms, r.P50ms), worse(p.P95ms, r.P95ms), worse(p.P99ms, r.P99ms)
 			p.GPUHours += r.GPUHours
 			p.MeanReplicas += r.MeanReplicas
@@ -176,8 +175,8 @@ func Pool(runs [][]Row) ([]Row, error) {
 			p.WallSeconds += r.WallSeconds
 		}
 		n := float64(len(runs))
-		if decided := p.Requests - p.Undecided; decided > 0 {
-			p.SLOAttainment = float64(met) / float64(decided)
+		if p.Requests > 0 {
+			p.SLOAttainment = float64(met) / float64(p.Requests)
 		}
 		p.GPUHours /= n
 		p.MeanReplicas /= n

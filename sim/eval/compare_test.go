@@ -62,17 +62,16 @@ func TestPoolWeighsAttainmentByRequests(t *testing.T) {
 	p95 := func(v float64) *float64 { return &v }
 	a := Row{Scenario: "spike", Scaler: "kis", Requests: 1000, OverSLO: 10, Failed: 1, GPUHours: 6, ScaleEvents: 3, Reward: -0.1, P95ms: p95(900)}
 	a.Result.SLOMet = 990
-	b := Row{Scenario: "spike", Scaler: "kis", Requests: 3000, OverSLO: 9, Failed: 2, GPUHours: 8, ScaleEvents: 4, Reward: -0.3, P95ms: p95(1200)}
-	b.Undecided, b.Result.SLOMet = 200, 2791
+	b := Row{Scenario: "spike", Scaler: "kis", Requests: 3000, OverSLO: 10, Failed: 2, GPUHours: 8, ScaleEvents: 4, Reward: -0.3, P95ms: p95(1200)}
+	b.Result.SLOMet = 2990
 	pooled, err := Pool([][]Row{{a}, {b}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := pooled[0]
-	// (990 + 2791) / (4000 - 200 undecided) = 0.995, not the mean of 0.99
-	// and 0.99679.
-	if got.Requests != 4000 || got.OverSLO != 19 || got.Failed != 3 || math.Abs(got.SLOAttainment-0.995) > 1e-12 {
-		t.Errorf("requests %d over SLO %d failed %d attainment %v, want 4000, 19, 3, 0.995", got.Requests, got.OverSLO, got.Failed, got.SLOAttainment)
+	// (990 + 2990) / 4000 = 0.995, not the mean of 0.99 and 0.99667.
+	if got.Requests != 4000 || got.OverSLO != 20 || got.Failed != 3 || math.Abs(got.SLOAttainment-0.995) > 1e-12 {
+		t.Errorf("requests %d over SLO %d failed %d attainment %v, want 4000, 20, 3, 0.995", got.Requests, got.OverSLO, got.Failed, got.SLOAttainment)
 	}
 	// Means per run; 3.5 scale events round to 4; the worse p95.
 	if got.GPUHours != 7 || got.ScaleEvents != 4 || math.Abs(got.Reward+0.2) > 1e-12 || *got.P95ms != 1200 {

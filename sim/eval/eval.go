@@ -29,12 +29,11 @@ type Row struct {
 	Completed     int64    `json:"completed"`
 	Failed        int64    `json:"failed"`
 	Unfinished    int64    `json:"unfinished"`
-	Undecided     int64    `json:"undecided"` // unfinished, but younger than the SLO at the end
 	P50ms         *float64 `json:"p50_ms"`
 	P95ms         *float64 `json:"p95_ms"`
 	P99ms         *float64 `json:"p99_ms"`
 	SLOAttainment float64  `json:"slo_attainment"`
-	OverSLO       int64    `json:"over_slo"` // requests slower than the SLO, failed, or unfinished and older than it
+	OverSLO       int64    `json:"over_slo"` // requests slower than the SLO, failed or unfinished
 	GPUHours      float64  `json:"gpu_hours"`
 	MeanReplicas  float64  `json:"mean_replicas"`
 	ScaleEvents   int      `json:"scale_events"`
@@ -67,9 +66,9 @@ func NewRow(r sim.Result, wall time.Duration) Row {
 	}
 	return Row{
 		Scenario: scenario, Scaler: r.Scaler,
-		Requests: r.Requests, Completed: r.Completed, Failed: r.Failed, Unfinished: r.Unfinished, Undecided: r.Undecided,
+		Requests: r.Requests, Completed: r.Completed, Failed: r.Failed, Unfinished: r.Unfinished,
 		P50ms: ms(r.P50), P95ms: ms(r.P95), P99ms: ms(r.P99),
-		SLOAttainment: r.SLOAttainment, OverSLO: r.Requests - r.Undecided - r.SLOMet, GPUHours: r.GPUHours, MeanReplicas: r.MeanReplicas,
+		SLOAttainment: r.SLOAttainment, OverSLO: r.Requests - r.SLOMet, GPUHours: r.GPUHours, MeanReplicas: r.MeanReplicas,
 		ScaleEvents: r.ScaleEvents, MaxPending: r.MaxPending, CrashLooping: r.CrashLooping, MeanColdStart: r.MeanColdStart,
 		Reward: r.Reward, SimSeconds: r.SimSeconds, WallSeconds: wall.Seconds(),
 		Result: r,
