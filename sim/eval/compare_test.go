@@ -50,7 +50,7 @@ func TestCompareTunesTheHPA(t *testing.T) {
 	if err := WriteMarkdown(&md, cmps, "kis-sim compare", 1); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), "| ramp | 97.00 | 5.00 | `hpa:queue=1` |") || !strings.Contains(md.String(), "**not met**") {
+	if !strings.Contains(md.String(), "| ramp | 97.00 | 0 | 5.00 | `hpa:queue=1` | 96.00 | 0 |") || !strings.Contains(md.String(), "**not met**") {
 		t.Errorf("markdown:\n%s", md.String())
 	}
 	if _, err := Compare([]Row{row("x", "kis", 1, 1)}, "kis", "oracle"); err == nil {
