@@ -79,9 +79,9 @@ func DefaultConfig() Config {
 		ScrapeInterval: 15 * time.Second,
 		GracePeriod:    30 * time.Second,
 		Balancer:       LeastOutstanding,
-		// Churn 0.6 rather than 0.3: trained with it, KIScaler stops
-		// answering the patterns' jitter with a replica on a slower GPU
-		// (docs/kiscaler.md#churn-weight).
+		// Churn 0.6 rather than 0.3: trained with it, KIScaler answers the
+		// patterns' jitter less often with a replica, which lands on a
+		// slower GPU and costs attainment (docs/kiscaler.md#churn-weight).
 		Reward: RewardWeights{SLO: 6, Cost: 0.3, Churn: 0.6},
 	}
 }
