@@ -283,11 +283,7 @@ func (s *Simulation) Run() Result {
 	// an empty window would read as zero load.
 	s.loop.Schedule(policy.RateWindow+s.cfg.SyncPeriod/2, evSync, 0, 0)
 	s.advance(s.end)
-	s.account()
-	gpuSeconds, readySeconds := s.gpuSeconds, s.readySeconds
 	s.drain()
-	// The run is charged for its scenario's time only.
-	s.gpuSeconds, s.readySeconds = gpuSeconds, readySeconds
 	return s.finish()
 }
 
@@ -361,9 +357,10 @@ func (s *Simulation) dispatch(ev engine.Event) {
 	}
 }
 
-// account integrates GPU and Ready-replica time up to now.
+// account integrates GPU and Ready-replica time up to now. The drain after
+// the scenario's end (see Run) is not charged.
 func (s *Simulation) account() {
-	now := s.loop.Now()
+	now := min(s.loop.Now(), s.end)
 	dt := (now - s.lastAccounted).Seconds()
 	s.gpuSeconds += float64(s.allocated) * dt
 	s.iv.gpuSeconds += float64(s.allocated) * dt
@@ -854,6 +851,7 @@ func Reward(w RewardWeights, arrivals, violations int64, meanGPUs float64, chang
 }
 
 func (s *Simulation) finish() Result {
+	s.account()
 	r := s.res
 	r.Unfinished = r.Requests - r.Completed - r.Failed
 	r.P50, r.P95, r.P99 = s.all.quantile(0.5), s.all.quantile(0.95), s.all.quantile(0.99)

@@ -303,8 +303,8 @@ func TestBadTraceSettingsRejected(t *testing.T) {
 	}
 }
 
-// drawn counts the episodes of 1000 drawn from cfg (training, or
-// validation when greedy) that is holds for.
+// drawn counts how many of 1000 episodes drawn from cfg (training, or
+// validation when greedy) satisfy is.
 func drawn(cfg Config, rng *rand.Rand, greedy bool, is func(sim.Config) bool) int {
 	n := 0
 	for i := range 1000 {
