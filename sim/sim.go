@@ -839,10 +839,11 @@ func (s *Simulation) closeInterval(now time.Duration, obs policy.Observation) {
 // place is priced as if a cluster autoscaler bought its GPU, so that a
 // policy gains nothing by asking for more than the cluster holds). All
 // three terms are in [0, 1] per unit weight, so the weights read as prices:
-// with the defaults (6, 0.3, 0.3) missing the SLO for every request costs
+// with the defaults (6, 0.3, 0.6) missing the SLO for every request costs
 // as much as 20 times the maximum fleet, which is what makes a trained
 // policy keep headroom rather than chase cost, and a change of the whole
-// fleet as much as the fleet itself, which keeps it from oscillating.
+// fleet twice as much as the fleet itself, which keeps it from
+// oscillating.
 func Reward(w RewardWeights, arrivals, violations int64, meanGPUs float64, change int32, maxReplicas int32) float64 {
 	slo := float64(violations) / math.Max(float64(arrivals), 1)
 	cost := meanGPUs / float64(maxReplicas)

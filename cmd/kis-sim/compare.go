@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,7 +24,7 @@ func newCompareCommand() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "compare",
-		Short: "Judge KIScaler against a tuned HPA (a sweep of settings) and the oracle, per scenario, as Markdown",
+		Short: "Judge KIScaler against a tuned HPA and the oracle at its SLO attainment (sweeps of their settings), per scenario, as Markdown",
 		Example: `  kis-sim compare --scenarios ramp,periodic,random,spike,../shared/traces/azure-llm-code-2023.csv \
     --rate-scale 4 --out docs/results-table.md`,
 		Args: cobra.NoArgs,
@@ -36,7 +37,12 @@ func newCompareCommand() *cobra.Command {
 			if model != "" {
 				kis = "kis:" + model
 			}
-			scalers := append(append([]string{kis, "oracle"}, eval.HPASweep...), baselines...)
+			var scalers []string
+			for _, s := range slices.Concat([]string{kis}, eval.HPASweep, eval.OracleSweep, baselines) {
+				if !slices.Contains(scalers, s) {
+					scalers = append(scalers, s)
+				}
+			}
 			if seeds < 1 {
 				return fmt.Errorf("--seeds %d: want at least 1", seeds)
 			}
@@ -54,7 +60,7 @@ func newCompareCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cmps, err := eval.Compare(rows, kis, "oracle")
+			cmps, err := eval.Compare(rows, kis)
 			if err != nil {
 				return err
 			}

@@ -50,6 +50,17 @@ func TestEvalTable(t *testing.T) {
 	}
 }
 
+func TestCompareMatchesTheOracleOnceEach(t *testing.T) {
+	// "oracle" as a baseline is already in the sweep: one row, not two.
+	out, err := execute(t, "compare", "--scenarios", "ramp:duration=5m", "--baselines", "oracle,fixed:2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "| matched oracle |") || strings.Count(out, "| ramp:duration=5m | `oracle` |") != 1 || !strings.Contains(out, "| ramp:duration=5m | `fixed:2` |") {
+		t.Errorf("compare output:\n%s", out)
+	}
+}
+
 // Bad input gives one line naming the problem.
 func TestBadInput(t *testing.T) {
 	badCluster := filepath.Join(t.TempDir(), "c.yaml")

@@ -66,7 +66,7 @@ type Env struct {
 }
 
 // Known lists the scaler specs Parse accepts, for help texts.
-const Known = "hpa[:gpu=<percent>|queue=<waiting per pod>[,tolerance=<f>][,down=<window>]], fixed:<n>, queue[:<outstanding per replica>], predictive, kis[:<model file>], oracle"
+const Known = "hpa[:gpu=<percent>|queue=<waiting per pod>[,tolerance=<f>][,down=<window>]], fixed:<n>, queue[:<outstanding per replica>], predictive, kis[:<model file>], oracle[:headroom=<f>]"
 
 // Parse builds an autoscaler from its spec.
 func Parse(spec string, env Env) (Autoscaler, error) {
@@ -93,10 +93,7 @@ func Parse(spec string, env Env) (Autoscaler, error) {
 	case "kis":
 		return newKIS(spec, arg, env)
 	case "oracle":
-		if arg != "" || env.FutureRate == nil {
-			return nil, fmt.Errorf("scaler %q: oracle takes no arguments and needs a known arrival rate", spec)
-		}
-		return newOracle(spec, env), nil
+		return newOracle(spec, arg, env)
 	}
 	return nil, fmt.Errorf("unknown scaler %q (known: %s)", spec, Known)
 }

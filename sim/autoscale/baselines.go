@@ -2,6 +2,7 @@ package autoscale
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -85,14 +86,34 @@ func (p *Predictive) Desired(in *Input) int32 {
 // Oracle knows the future arrival rate. Each sync it provisions for the
 // highest rate between now and one lead time plus one sync period ahead:
 // replicas asked for now are Ready by then, and replicas removed now are
-// gone at once. It is the lower bound on GPU cost at near-full SLO
-// attainment that no causal scaler can reach.
+// gone at once. It is the lower bound on GPU cost that no causal scaler can
+// reach. Headroom scales the replicas it provisions: its capacity per
+// replica is the reference GPU's, so on faster GPUs less than 1 suffices,
+// and comparisons sweep it to meet a scaler at its SLO attainment.
 type Oracle struct {
-	name string
-	env  Env
+	name     string
+	env      Env
+	headroom float64
 }
 
-func newOracle(spec string, env Env) *Oracle { return &Oracle{name: spec, env: env} }
+func newOracle(spec, arg string, env Env) (*Oracle, error) {
+	if env.FutureRate == nil || !(env.Capacity > 0) {
+		return nil, fmt.Errorf("scaler %q: the oracle needs a known arrival rate and a replica capacity > 0", spec)
+	}
+	headroom := 1.0
+	if arg != "" {
+		v, ok := strings.CutPrefix(arg, "headroom=")
+		f, err := parseFloatArg(v)
+		if !ok || err != nil || f <= 0 || f > maxOracleHeadroom {
+			return nil, fmt.Errorf("scaler %q: want oracle[:headroom=<0 < f <= %g>]", spec, float64(maxOracleHeadroom))
+		}
+		headroom = f
+	}
+	return &Oracle{name: spec, env: env, headroom: headroom}, nil
+}
+
+// maxOracleHeadroom bounds a setting that can only be a typo beyond it.
+const maxOracleHeadroom = 10
 
 // Name implements Autoscaler.
 func (o *Oracle) Name() string { return o.name }
@@ -103,5 +124,5 @@ func (o *Oracle) Desired(in *Input) int32 {
 	for t := in.Now; t <= in.Now+o.env.Lead+o.env.SyncPeriod; t += time.Second {
 		peak = max(peak, o.env.FutureRate(t))
 	}
-	return clamp(ceilReplicas(peak/o.env.Capacity), o.env.MinReplicas, o.env.MaxReplicas)
+	return clamp(ceilReplicas(o.headroom*peak/o.env.Capacity), o.env.MinReplicas, o.env.MaxReplicas)
 }

@@ -260,34 +260,3 @@ func TestHPAConfigErrors(t *testing.T) {
 		}
 	}
 }
-
-func TestPredictiveFollowsTrendAndComesBackDown(t *testing.T) {
-	env := Env{MinReplicas: 1, MaxReplicas: 50, SyncPeriod: 15 * time.Second, Capacity: 10, Lead: 45 * time.Second}
-	p, err := newPredictive("predictive", env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	desired := func(at time.Duration, rate float64) int32 {
-		return p.Desired(&Input{Now: at, Obs: policy.Observation{RequestRate: rate}})
-	}
-	// Flat at 20 req/s: level 20, trend 0, 2 replicas of 10 req/s.
-	if got := desired(0, 20); got != 2 {
-		t.Errorf("flat: %d replicas, want 2", got)
-	}
-	// A jump to 40: level 0.5*40 + 0.5*20 = 30, trend 0.3*10 = 3 per step;
-	// forecast 4 steps ((45s+15s)/15s) ahead: 30 + 3*4 = 42, so 5 replicas.
-	if got := desired(15*time.Second, 40); got != 5 {
-		t.Errorf("rising: %d replicas, want 5", got)
-	}
-	// Back at 20 for long: the 5 stays for the 3-minute window, then goes.
-	var got int32
-	for at := 30 * time.Second; at <= 15*time.Minute; at += 15 * time.Second {
-		got = desired(at, 20)
-		if at < 3*time.Minute && got != 5 {
-			t.Fatalf("at %v: %d replicas, want the recent 5 kept", at, got)
-		}
-	}
-	if got != 2 {
-		t.Errorf("after 15 minutes at 20 req/s: %d replicas, want 2", got)
-	}
-}

@@ -11,10 +11,14 @@ func row(scenario, scaler string, slo, gpuh float64) Row {
 	return Row{Scenario: scenario, Scaler: scaler, SLOAttainment: slo, GPUHours: gpuh}
 }
 
-func TestCompareTunesTheHPA(t *testing.T) {
+func TestCompareTunesTheHPAAndMatchesTheOracle(t *testing.T) {
 	rows := []Row{
-		row("spike", "kis", 0.995, 6),
+		// Oracle rows before KIScaler's: matching must wait for it.
 		row("spike", "oracle", 0.999, 5.5),
+		row("spike", "oracle:headroom=0.8", 0.996, 5.3),
+		// Cheapest, but below KIScaler's attainment: not a match.
+		row("spike", "oracle:headroom=0.6", 0.99, 3),
+		row("spike", "kis", 0.995, 6),
 		// Both reach 99%: the cheaper one is the tuned HPA.
 		row("spike", "hpa:gpu=60", 0.999, 18),
 		row("spike", "hpa:gpu=90", 0.992, 9),
@@ -22,12 +26,16 @@ func TestCompareTunesTheHPA(t *testing.T) {
 		row("spike", "hpa:queue=5", 0.90, 4),
 		row("spike", "predictive", 0.98, 7),
 		// No setting reaches 99%: the highest attainment wins.
-		row("ramp", "kis", 0.97, 5),
-		row("ramp", "oracle", 0.999, 4),
+		row("ramp", "kis", 0.97, 5.5),
 		row("ramp", "hpa:gpu=60", 0.95, 12),
 		row("ramp", "hpa:queue=1", 0.96, 14),
+		// No oracle reaches KIScaler's 97%: the highest attainment, the
+		// cheaper of a tie.
+		row("ramp", "oracle", 0.96, 4),
+		row("ramp", "oracle:headroom=1.5", 0.965, 6),
+		row("ramp", "oracle:headroom=1.3", 0.965, 4.5),
 	}
-	cmps, err := Compare(rows, "kis", "oracle")
+	cmps, err := Compare(rows, "kis")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,26 +43,33 @@ func TestCompareTunesTheHPA(t *testing.T) {
 	if spike.TunedHPA.Scaler != "hpa:gpu=90" || ramp.TunedHPA.Scaler != "hpa:queue=1" {
 		t.Fatalf("tuned HPA: spike %s, ramp %s; want hpa:gpu=90 and hpa:queue=1", spike.TunedHPA.Scaler, ramp.TunedHPA.Scaler)
 	}
-	// spike: 0.995 >= 0.992; 6 <= 0.8*9 = 7.2; 6 <= 1.15*5.5 = 6.325.
+	if spike.Oracle.Scaler != "oracle:headroom=0.8" || ramp.Oracle.Scaler != "oracle:headroom=1.3" {
+		t.Fatalf("matched oracle: spike %s, ramp %s; want oracle:headroom=0.8 and oracle:headroom=1.3", spike.Oracle.Scaler, ramp.Oracle.Scaler)
+	}
+	// spike: 0.995 >= 0.992; 6 <= 0.8*9 = 7.2; 6 <= 1.15*5.3 = 6.095.
 	if !spike.SLOMet || !spike.CostMet || !spike.OracleMet {
 		t.Errorf("spike verdicts %v %v %v, want all met", spike.SLOMet, spike.CostMet, spike.OracleMet)
 	}
-	// ramp: 0.97 >= 0.96; 5 <= 11.2; 5 > 1.15*4 = 4.6.
+	// ramp: 0.97 >= 0.96; 5.5 <= 11.2; 5.5 > 1.15*4.5 = 5.175.
 	if !ramp.SLOMet || !ramp.CostMet || ramp.OracleMet {
 		t.Errorf("ramp verdicts %v %v %v, want met, met, not met", ramp.SLOMet, ramp.CostMet, ramp.OracleMet)
 	}
-	if len(spike.Others) != 3 {
-		t.Errorf("spike context rows %d, want 3 (the other two HPAs and predictive)", len(spike.Others))
+	if len(spike.Others) != 5 {
+		t.Errorf("spike context rows %d, want 5 (the other two HPAs, predictive and two oracles)", len(spike.Others))
 	}
 	var md bytes.Buffer
 	if err := WriteMarkdown(&md, cmps, "kis-sim compare", 1); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), "| ramp | 97.00 | 0 | 5.00 | `hpa:queue=1` | 96.00 | 0 |") || !strings.Contains(md.String(), "**not met**") {
+	if !strings.Contains(md.String(), "| ramp | 97.00 | 0 | 5.50 | `hpa:queue=1` | 96.00 | 0 | 14.00 | 0.39 | `oracle:headroom=1.3` | 96.50 | 4.50 | 1.22 |") ||
+		!strings.Contains(md.String(), "**not met**") {
 		t.Errorf("markdown:\n%s", md.String())
 	}
-	if _, err := Compare([]Row{row("x", "kis", 1, 1)}, "kis", "oracle"); err == nil {
-		t.Error("a scenario without oracle or HPA rows was accepted")
+	if _, err := Compare([]Row{row("x", "kis", 1, 1), row("x", "hpa:gpu=60", 1, 2)}, "kis"); err == nil {
+		t.Error("a scenario without oracle rows was accepted")
+	}
+	if _, err := Compare([]Row{row("x", "kis", 1, 1), row("x", "oracle", 1, 2)}, "kis"); err == nil {
+		t.Error("a scenario without HPA rows was accepted")
 	}
 }
 
