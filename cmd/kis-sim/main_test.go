@@ -61,6 +61,51 @@ func TestCompareMatchesTheOracleOnceEach(t *testing.T) {
 	}
 }
 
+func TestTrainResumesWithoutLosingTheBestModel(t *testing.T) {
+	dir := t.TempDir()
+	train := func(iterations string, extra ...string) {
+		t.Helper()
+		args := append([]string{"train", "--out", dir, "--iterations", iterations, "--episodes", "2", "--episode-length", "5m",
+			"--validate-every", "1", "--validation-episodes", "1", "--validation-scenarios", "ramp:duration=5m"}, extra...)
+		if out, err := execute(t, args...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	train("2")
+	// Pretend an earlier validation scored 0, which no policy can beat
+	// (every reward term costs): the resumed run must keep model.json.
+	curvePath := filepath.Join(dir, "curve.csv")
+	rows, err := readCurve(curvePath)
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("curve after 2 iterations: %d rows, %v", len(rows), err)
+	}
+	rows[0].Validation = 0
+	if err := writeCurve(dir, rows); err != nil {
+		t.Fatal(err)
+	}
+	best, err := os.ReadFile(filepath.Join(dir, "model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkpoint, err := os.ReadFile(filepath.Join(dir, "checkpoint.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	train("1", "--resume")
+	if rows, err = readCurve(curvePath); err != nil || len(rows) != 3 || rows[2].Iteration != 3 {
+		t.Fatalf("curve after resuming for 1 iteration: %+v, %v; want iterations 1-3", rows, err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "model.json")); !bytes.Equal(after, best) {
+		t.Error("the resumed run replaced model.json with a model that scored worse")
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "checkpoint.json")); bytes.Equal(after, checkpoint) {
+		t.Error("the resumed run did not update checkpoint.json")
+	}
+	if _, err := execute(t, "train", "--out", t.TempDir(), "--resume"); err == nil || !strings.Contains(err.Error(), "--resume: ") {
+		t.Errorf("resuming without a checkpoint: %v, want an error naming --resume", err)
+	}
+}
+
 // Bad input gives one line naming the problem.
 func TestBadInput(t *testing.T) {
 	badCluster := filepath.Join(t.TempDir(), "c.yaml")

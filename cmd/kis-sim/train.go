@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,7 +71,7 @@ afresh).`,
 			modelPath := filepath.Join(out, "model.json")
 			checkpointPath := filepath.Join(out, "checkpoint.json")
 			var model *policy.Model
-			start := 0
+			start, bestValidation := 0, math.Inf(-1)
 			var rows []rl.Progress
 			if resume {
 				if model, err = policy.LoadModelFile(checkpointPath); err != nil {
@@ -80,12 +81,21 @@ afresh).`,
 					return fmt.Errorf("--resume: %w", err)
 				}
 				start = len(rows)
+				// model.json is the best of the validations so far: only a
+				// better one may replace it.
+				if _, err := os.Stat(modelPath); err == nil {
+					for _, r := range rows {
+						if r.Validation > bestValidation {
+							bestValidation = r.Validation
+						}
+					}
+				}
 			} else if model, err = policy.NewModel(cfg.PPO); err != nil {
 				return err
 			}
 			tty := term.IsTerminal(int(os.Stderr.Fd()))
 			begin := time.Now()
-			err = rl.Train(cmd.Context(), cfg, model, start, func(p rl.Progress) {
+			err = rl.Train(cmd.Context(), cfg, model, start, bestValidation, func(p rl.Progress) {
 				rows = append(rows, p)
 				if tty {
 					done := p.Iteration - start
@@ -94,8 +104,14 @@ afresh).`,
 				} else {
 					fmt.Fprintf(os.Stderr, "iteration %d: episodes %d reward %.4f avg %.4f SLO %.2f%% GPU-h %.2f\n", p.Iteration, p.Episodes, p.MeanReward, p.MovingAvg, 100*p.SLO, p.GPUHours)
 				}
-			}, func(m *policy.Model) error { return m.SaveFile(checkpointPath) },
-				func(m *policy.Model) error { return m.SaveFile(modelPath) })
+			}, func(m *policy.Model) error {
+				// The curve is saved with every checkpoint, so that --resume
+				// after a crash finds the two in step.
+				if err := m.SaveFile(checkpointPath); err != nil {
+					return err
+				}
+				return writeCurve(out, rows)
+			}, func(m *policy.Model) error { return m.SaveFile(modelPath) })
 			if tty {
 				fmt.Fprintln(os.Stderr)
 			}
@@ -111,7 +127,7 @@ afresh).`,
 	}
 	f.add(cmd.Flags())
 	cmd.Flags().StringVar(&out, "out", "out/train", "directory for model.json, curve.csv and curve.svg")
-	cmd.Flags().BoolVar(&resume, "resume", false, "continue from --out/model.json and its curve.csv")
+	cmd.Flags().BoolVar(&resume, "resume", false, "continue from --out/checkpoint.json and curve.csv")
 	cmd.Flags().IntVar(&cfg.Iterations, "iterations", cfg.Iterations, "PPO iterations (rollouts + update)")
 	cmd.Flags().IntVar(&cfg.EpisodesPerIteration, "episodes", cfg.EpisodesPerIteration, "episodes per iteration")
 	cmd.Flags().DurationVar(&cfg.EpisodeLength, "episode-length", cfg.EpisodeLength, "simulated time per episode")
@@ -132,16 +148,26 @@ afresh).`,
 	return cmd
 }
 
+// writeCurve writes curve.csv atomically (--resume reads it back) and its
+// plot, curve.svg.
 func writeCurve(dir string, rows []rl.Progress) error {
-	f, err := os.Create(filepath.Join(dir, "curve.csv"))
+	f, err := os.CreateTemp(dir, "curve.csv.tmp-*")
 	if err != nil {
 		return err
 	}
+	defer os.Remove(f.Name())
 	if err := rl.WriteCurve(f, rows); err != nil {
 		f.Close()
 		return err
 	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
 	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), filepath.Join(dir, "curve.csv")); err != nil {
 		return err
 	}
 	it, reward, avg := make([]float64, len(rows)), make([]float64, len(rows)), make([]float64, len(rows))

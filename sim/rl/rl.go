@@ -157,9 +157,11 @@ func (p Progress) Record() []string {
 }
 
 // Train runs PPO from model (new or resumed), calling progress after each
-// iteration, checkpoint with the model after each update, and best with a
-// copy of the model whenever its validation score is the best so far.
-func Train(ctx context.Context, cfg Config, model *policy.Model, startIteration int, progress func(Progress), checkpoint, best func(*policy.Model) error) error {
+// iteration and then checkpoint with the updated model, and best with a
+// copy of the model whenever its validation score is the best so far. A resumed run
+// passes the iterations done and the best validation score among them
+// (math.Inf(-1) for none), so that it keeps a better model from before.
+func Train(ctx context.Context, cfg Config, model *policy.Model, startIteration int, bestValidation float64, progress func(Progress), checkpoint, best func(*policy.Model) error) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -168,7 +170,7 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, startIteration 
 		return err
 	}
 	var recent []float64
-	bestScore := math.Inf(-1)
+	bestScore := bestValidation
 	for it := startIteration; it < startIteration+cfg.Iterations; it++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -219,13 +221,13 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, startIteration 
 			}
 		}
 		p.WallSeconds = time.Since(start).Seconds()
+		if progress != nil {
+			progress(p)
+		}
 		if checkpoint != nil {
 			if err := checkpoint(model); err != nil {
 				return err
 			}
-		}
-		if progress != nil {
-			progress(p)
 		}
 	}
 	return nil
