@@ -2,13 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/kisproject/kis/sim/eval"
 	"github.com/kisproject/kis/sim/report"
@@ -36,13 +34,13 @@ func newEvalCommand() *cobra.Command {
 			}
 			cfg.RecordSeries = out != ""
 			var progress func(done, total int, row eval.Row)
-			if fd := int(os.Stderr.Fd()); term.IsTerminal(fd) {
+			if progressOut := cmd.ErrOrStderr(); isTerminal(progressOut) {
 				progress = func(done, total int, row eval.Row) {
 					const width = 30
 					bar := strings.Repeat("=", done*width/total) + strings.Repeat(" ", width-done*width/total)
-					fmt.Fprintf(os.Stderr, "\r[%s] %d/%d %-40.40s", bar, done, total, row.Scenario+" x "+row.Scaler)
+					fmt.Fprintf(progressOut, "\r[%s] %d/%d %-40.40s", bar, done, total, row.Scenario+" x "+row.Scaler)
 					if done == total {
-						fmt.Fprintln(os.Stderr)
+						fmt.Fprintln(progressOut)
 					}
 				}
 			}

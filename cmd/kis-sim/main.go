@@ -5,11 +5,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // version is set at build time (make build).
@@ -36,4 +38,11 @@ func newRootCommand() *cobra.Command {
 	}
 	root.AddCommand(newRunCommand(), newEvalCommand(), newTrainCommand(), newCompareCommand(), newClusterCommand(), newLiveCommand())
 	return root
+}
+
+// isTerminal reports whether w is a terminal, where progress bars redraw
+// in place; elsewhere (a log, a test's buffer) they would be noise.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/sim"
@@ -93,16 +92,17 @@ afresh).`,
 			} else if model, err = policy.NewModel(cfg.PPO); err != nil {
 				return err
 			}
-			tty := term.IsTerminal(int(os.Stderr.Fd()))
+			progressOut := cmd.ErrOrStderr()
+			tty := isTerminal(progressOut)
 			begin := time.Now()
 			err = rl.Train(cmd.Context(), cfg, model, start, bestValidation, func(p rl.Progress) {
 				rows = append(rows, p)
 				if tty {
 					done := p.Iteration - start
 					bar := strings.Repeat("=", done*30/cfg.Iterations) + strings.Repeat(" ", 30-done*30/cfg.Iterations)
-					fmt.Fprintf(os.Stderr, "\r[%s] iteration %d, %d episodes, reward %.4f (avg %.4f), SLO %.2f%%", bar, p.Iteration, p.Episodes, p.MeanReward, p.MovingAvg, 100*p.SLO)
+					fmt.Fprintf(progressOut, "\r[%s] iteration %d, %d episodes, reward %.4f (avg %.4f), SLO %.2f%%", bar, p.Iteration, p.Episodes, p.MeanReward, p.MovingAvg, 100*p.SLO)
 				} else {
-					fmt.Fprintf(os.Stderr, "iteration %d: episodes %d reward %.4f avg %.4f SLO %.2f%% GPU-h %.2f\n", p.Iteration, p.Episodes, p.MeanReward, p.MovingAvg, 100*p.SLO, p.GPUHours)
+					fmt.Fprintf(progressOut, "iteration %d: episodes %d reward %.4f avg %.4f SLO %.2f%% GPU-h %.2f\n", p.Iteration, p.Episodes, p.MeanReward, p.MovingAvg, 100*p.SLO, p.GPUHours)
 				}
 			}, func(m *policy.Model) error {
 				// The curve is saved with every checkpoint, so that --resume
@@ -113,7 +113,7 @@ afresh).`,
 				return writeCurve(out, rows)
 			}, func(m *policy.Model) error { return m.SaveFile(modelPath) })
 			if tty {
-				fmt.Fprintln(os.Stderr)
+				fmt.Fprintln(progressOut)
 			}
 			if werr := writeCurve(out, rows); werr != nil {
 				return errors.Join(err, werr)
