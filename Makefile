@@ -105,6 +105,7 @@ train: ## train KIScaler from scratch (seeded) and install it as the embedded de
 results: ## regenerate docs/results-table*.md: KIScaler against a tuned HPA and the oracle
 	$(GO) run ./cmd/kis-sim compare --seeds 10 --scenarios ramp,periodic,random,spike,../shared/traces/azure-llm-code-2023.csv --rate-scale 4 --baselines queue,predictive,fixed:8,fixed:10 --out docs/results-table.md
 	$(GO) run ./cmd/kis-sim compare --seeds 10 --initial-replicas 4 --scenarios ../shared/traces/azure-llm-code-2023.csv --rate-scale 4 --baselines queue,predictive,fixed:3,fixed:4,fixed:8 --out docs/results-table-trace-warm.md
+	$(GO) run ./cmd/kis-sim compare --seeds 10 --balancer weighted-least-outstanding --scenarios ramp,periodic,random,spike,../shared/traces/azure-llm-code-2023.csv --rate-scale 4 --baselines queue,predictive,fixed:8,fixed:10 --out docs/results-table-weighted.md
 
 .PHONY: clean
 clean: ## remove build outputs

@@ -16,9 +16,19 @@ const (
 	// LeastOutstanding sends each request to the replica with the fewest
 	// queued plus running requests (what an inference gateway does).
 	LeastOutstanding Balancer = "least-outstanding"
+	// WeightedLeastOutstanding sends each request to the replica with the
+	// most GPU speed per outstanding request, speed/(n+1): Envoy's weighted
+	// least request (active_request_bias 1) with the GPUs' speeds as
+	// endpoint weights, picked greedily as LeastOutstanding picks. It is a
+	// gateway that knows where its endpoints run; with equal GPUs it is
+	// LeastOutstanding.
+	WeightedLeastOutstanding Balancer = "weighted-least-outstanding"
 	// RandomBalancer picks a Ready replica uniformly (kube-proxy's iptables mode).
 	RandomBalancer Balancer = "random"
 )
+
+// Balancers lists the known balancers, for help texts and errors.
+const Balancers = "least-outstanding, weighted-least-outstanding, random"
 
 // RewardWeights weigh the terms of the reward; see Reward.
 type RewardWeights struct {
@@ -103,8 +113,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: grace period must be >= 0")
 	case c.Duration < 0:
 		return fmt.Errorf("config: duration must be >= 0, got %v", c.Duration)
-	case c.Balancer != LeastOutstanding && c.Balancer != RandomBalancer:
-		return fmt.Errorf("config: unknown balancer %q (known: least-outstanding, random)", c.Balancer)
+	case c.Balancer != LeastOutstanding && c.Balancer != WeightedLeastOutstanding && c.Balancer != RandomBalancer:
+		return fmt.Errorf("config: unknown balancer %q (known: %s)", c.Balancer, Balancers)
 	case !(c.Reward.SLO >= 0 && c.Reward.Cost >= 0 && c.Reward.Churn >= 0) ||
 		math.IsInf(c.Reward.SLO+c.Reward.Cost+c.Reward.Churn, 0):
 		return fmt.Errorf("config: reward weights must be finite and >= 0, got %+v", c.Reward)

@@ -585,8 +585,18 @@ func (s *Simulation) arrive(r traffic.Request) {
 }
 
 func (s *Simulation) pick() *pod {
-	if s.cfg.Balancer == RandomBalancer {
+	switch s.cfg.Balancer {
+	case RandomBalancer:
 		return s.ready[s.lbRNG.IntN(len(s.ready))]
+	case WeightedLeastOutstanding:
+		best := s.ready[0]
+		bestW := best.srv.speed / float64(best.srv.outstanding()+1)
+		for _, p := range s.ready[1:] {
+			if w := p.srv.speed / float64(p.srv.outstanding()+1); w > bestW {
+				best, bestW = p, w
+			}
+		}
+		return best
 	}
 	best := s.ready[0]
 	bestN := best.srv.outstanding()

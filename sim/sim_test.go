@@ -266,3 +266,36 @@ func TestRequestsInFlightAtTheEndAreServedBeforeJudging(t *testing.T) {
 		t.Errorf("fixed:8 GPU-hours %v over 20 minutes, want %v (the drain is not charged)", ample.GPUHours, want)
 	}
 }
+
+// A least-outstanding balancer gives a slow replica as many requests in
+// flight as a fast one, and they take longer there: two A100 replicas
+// beside eight H100 ones push the ramp's long generations over the SLO. A
+// balancer that weighs replicas by GPU speed keeps them under it; with
+// equal GPUs the two are the same.
+func TestWeightedBalancerSparesTheSlowReplicas(t *testing.T) {
+	ramp := func(b sim.Balancer, mutate func(*sim.Config)) sim.Result {
+		return run(t, func(c *sim.Config) {
+			c.Scenario, c.Scaler, c.Seed, c.Balancer = "ramp", "fixed:10", 5, b
+			mutate(c)
+		})
+	}
+	mixed := func(*sim.Config) {}
+	least, weighted := ramp(sim.LeastOutstanding, mixed), ramp(sim.WeightedLeastOutstanding, mixed)
+	overLeast, overWeighted := least.Requests-least.SLOMet, weighted.Requests-weighted.SLOMet
+	t.Logf("8 H100 + 2 A100 replicas: %d requests over the SLO least-outstanding, %d weighted", overLeast, overWeighted)
+	if overLeast < 50 || overWeighted*10 > overLeast {
+		t.Errorf("requests over the SLO: least-outstanding %d, weighted %d; want >= 50 and at most a tenth of it", overLeast, overWeighted)
+	}
+	h100s, err := cluster.Parse("h100.yaml", []byte(`
+nodePools:
+- {name: h100, count: 3, gpuProduct: NVIDIA-H100-80GB-HBM3, gpusPerNode: 4, cpu: 96, memoryGiB: 1024}
+startup: {imagePullMBps: 150, remoteLoadMBps: 180, localLoadMBps: 900}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(c *sim.Config) { c.Cluster = h100s }
+	if a, b := ramp(sim.LeastOutstanding, same), ramp(sim.WeightedLeastOutstanding, same); a.SLOMet != b.SLOMet || a.P99 != b.P99 {
+		t.Errorf("equal GPUs: least-outstanding met %d (p99 %v), weighted %d (p99 %v); want the same", a.SLOMet, a.P99, b.SLOMet, b.P99)
+	}
+}

@@ -40,7 +40,7 @@ func (f *simFlags) add(fs *pflag.FlagSet) {
 	fs.Int32Var(&f.minReplicas, "min-replicas", d.MinReplicas, "the autoscalers' minimum replicas")
 	fs.Int32Var(&f.maxReplicas, "max-replicas", d.MaxReplicas, "the autoscalers' maximum replicas")
 	fs.Int32Var(&f.initial, "initial-replicas", 0, "replicas Ready at time zero, for every scaler (0: sized to the scenario's opening load, or N for fixed:N)")
-	fs.StringVar(&f.balancer, "balancer", string(d.Balancer), "how the Service spreads requests: least-outstanding or random")
+	fs.StringVar(&f.balancer, "balancer", string(d.Balancer), "how the Service spreads requests: "+sim.Balancers)
 	fs.BoolVar(&f.deletionCost, "deletion-cost", true, "honour the pod-deletion-cost the scheduler profile sets on the pods it binds (false: scale down as the ReplicaSet controller does for pods without one)")
 	fs.StringVar(&f.scheduler, "scheduler", kubesched.GPUAwareProfile, "pod placement: "+kubesched.GPUAwareProfile+" (the profile manifests/scheduler ships, through the real scheduler framework), "+kubesched.DefaultProfile+" (kube-scheduler's default profile), or "+firstFit)
 }
