@@ -45,5 +45,8 @@ type Point struct {
 	GPUs        float64
 	P95         float64 // of requests completed in the interval, seconds
 	ObservedP95 float64 // what the autoscaler saw (histogram_quantile, lagged)
-	Reward      float64
+	// OverSLO counts the requests that finished over the SLO or failed in
+	// the interval (those still in flight at the end are counted after it).
+	OverSLO int64
+	Reward  float64
 }

@@ -830,6 +830,7 @@ func (s *Simulation) closeInterval(now time.Duration, obs policy.Observation) {
 			GPUs:        float64(s.allocated),
 			P95:         p95,
 			ObservedP95: obs.P95Latency,
+			OverSLO:     s.iv.violations,
 			Reward:      r,
 		})
 	}

@@ -299,3 +299,30 @@ startup: {imagePullMBps: 150, remoteLoadMBps: 180, localLoadMBps: 900}
 		t.Errorf("equal GPUs: least-outstanding met %d (p99 %v), weighted %d (p99 %v); want the same", a.SLOMet, a.P99, b.SLOMet, b.P99)
 	}
 }
+
+// The series counts each interval's misses; the run's count adds those of
+// the requests still in flight at the end.
+func TestSeriesCountsMissesPerInterval(t *testing.T) {
+	missed := func(r sim.Result) (inSeries, total int64) {
+		for _, p := range r.Series {
+			inSeries += p.OverSLO
+		}
+		return inSeries, r.Requests - r.SLOMet
+	}
+	// Two A100 replicas miss at the ramp's peak; at its low end the last
+	// requests finish within the SLO.
+	mixed := run(t, func(c *sim.Config) {
+		c.Scenario, c.Scaler, c.Seed, c.RecordSeries = "ramp", "fixed:10", 5, true
+	})
+	if inSeries, total := missed(mixed); inSeries != total || total == 0 {
+		t.Errorf("fixed:10: %d misses in the series, %d in the run; want the same, > 0", inSeries, total)
+	}
+	// One replica's backlog at the end of a cut ramp misses after the last
+	// interval.
+	behind := run(t, func(c *sim.Config) {
+		c.Scenario, c.Scaler, c.Duration, c.RecordSeries = "ramp", "fixed:1", 20*time.Minute, true
+	})
+	if inSeries, total := missed(behind); !(inSeries > 0 && inSeries < total) {
+		t.Errorf("fixed:1: %d misses in the series, %d in the run; want some in the series and more in the run", inSeries, total)
+	}
+}

@@ -19,7 +19,7 @@ import (
 )
 
 // SeriesHeader is the CSV header of WriteSeriesCSV.
-var SeriesHeader = []string{"t_seconds", "arrival_rate", "true_rate", "spec_replicas", "ready_replicas", "gpus", "p95_seconds", "observed_p95_seconds", "reward"}
+var SeriesHeader = []string{"t_seconds", "arrival_rate", "true_rate", "spec_replicas", "ready_replicas", "gpus", "p95_seconds", "observed_p95_seconds", "over_slo", "reward"}
 
 // WriteSeriesCSV writes one row per sync.
 func WriteSeriesCSV(w io.Writer, series []sim.Point) error {
@@ -29,7 +29,7 @@ func WriteSeriesCSV(w io.Writer, series []sim.Point) error {
 	}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
 	for _, p := range series {
-		rec := []string{f(p.T), f(p.ArrivalRate), f(p.TrueRate), f(p.Spec), f(p.Ready), f(p.GPUs), f(p.P95), f(p.ObservedP95), f(p.Reward)}
+		rec := []string{f(p.T), f(p.ArrivalRate), f(p.TrueRate), f(p.Spec), f(p.Ready), f(p.GPUs), f(p.P95), f(p.ObservedP95), strconv.FormatInt(p.OverSLO, 10), f(p.Reward)}
 		if err := cw.Write(rec); err != nil {
 			return err
 		}

@@ -12,7 +12,7 @@ import (
 
 var series = []sim.Point{
 	{T: 7.5, ArrivalRate: 10, TrueRate: 10.5, Spec: 2, Ready: 2, GPUs: 2, P95: 1.25, ObservedP95: 0, Reward: -0.03},
-	{T: 22.5, ArrivalRate: 12, TrueRate: 11, Spec: 3, Ready: 2, GPUs: 3, P95: 2.5, ObservedP95: 1.2, Reward: -0.05},
+	{T: 22.5, ArrivalRate: 12, TrueRate: 11, Spec: 3, Ready: 2, GPUs: 3, P95: 2.5, ObservedP95: 1.2, OverSLO: 4, Reward: -0.05},
 }
 
 func TestWriteSeriesCSV(t *testing.T) {
@@ -20,9 +20,9 @@ func TestWriteSeriesCSV(t *testing.T) {
 	if err := WriteSeriesCSV(&buf, series); err != nil {
 		t.Fatal(err)
 	}
-	want := "t_seconds,arrival_rate,true_rate,spec_replicas,ready_replicas,gpus,p95_seconds,observed_p95_seconds,reward\n" +
-		"7.5,10,10.5,2,2,2,1.25,0,-0.03\n" +
-		"22.5,12,11,3,2,3,2.5,1.2,-0.05\n"
+	want := "t_seconds,arrival_rate,true_rate,spec_replicas,ready_replicas,gpus,p95_seconds,observed_p95_seconds,over_slo,reward\n" +
+		"7.5,10,10.5,2,2,2,1.25,0,0,-0.03\n" +
+		"22.5,12,11,3,2,3,2.5,1.2,4,-0.05\n"
 	if got := buf.String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
