@@ -10,8 +10,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
+
+	"github.com/kisproject/kis/internal/atomicfile"
 )
 
 // ModelKind and FormatVersion identify a KIScaler model file.
@@ -95,28 +96,10 @@ func (m *Model) Write(w io.Writer) error {
 	return enc.Encode(m)
 }
 
-// SaveFile writes the model atomically: to a temporary file in the same
-// directory, synced, then renamed over path, so a reader never sees half a
-// model and a crash never leaves one.
+// SaveFile writes the model atomically (atomicfile.Write), so a reader
+// never sees half a model and a crash never leaves one.
 func (m *Model) SaveFile(path string) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("saving model: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if err := m.Write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("saving model: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("saving model: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("saving model: %w", err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := atomicfile.Write(path, m.Write); err != nil {
 		return fmt.Errorf("saving model: %w", err)
 	}
 	return nil

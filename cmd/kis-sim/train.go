@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kisproject/kis/internal/atomicfile"
 	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/sim"
 	"github.com/kisproject/kis/sim/eval"
@@ -151,23 +153,7 @@ afresh).`,
 // writeCurve writes curve.csv atomically (--resume reads it back) and its
 // plot, curve.svg.
 func writeCurve(dir string, rows []rl.Progress) error {
-	f, err := os.CreateTemp(dir, "curve.csv.tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := rl.WriteCurve(f, rows); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), filepath.Join(dir, "curve.csv")); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, "curve.csv"), func(w io.Writer) error { return rl.WriteCurve(w, rows) }); err != nil {
 		return err
 	}
 	it, reward, avg := make([]float64, len(rows)), make([]float64, len(rows)), make([]float64, len(rows))
