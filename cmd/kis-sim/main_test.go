@@ -80,7 +80,7 @@ func TestTrainResumesWithoutLosingTheBestModel(t *testing.T) {
 		t.Fatalf("curve after 2 iterations: %d rows, %v", len(rows), err)
 	}
 	rows[0].Validation = 0
-	if err := writeCurve(dir, rows); err != nil {
+	if err := saveCurve(dir, rows); err != nil {
 		t.Fatal(err)
 	}
 	best, err := os.ReadFile(filepath.Join(dir, "model.json"))

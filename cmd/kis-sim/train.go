@@ -108,11 +108,12 @@ afresh).`,
 				}
 			}, func(m *policy.Model) error {
 				// The curve is saved with every checkpoint, so that --resume
-				// after a crash finds the two in step.
+				// after a crash finds the two in step; its plot waits for
+				// the end.
 				if err := m.SaveFile(checkpointPath); err != nil {
 					return err
 				}
-				return writeCurve(out, rows)
+				return saveCurve(out, rows)
 			}, func(m *policy.Model) error { return m.SaveFile(modelPath) })
 			if tty {
 				fmt.Fprintln(progressOut)
@@ -150,10 +151,14 @@ afresh).`,
 	return cmd
 }
 
-// writeCurve writes curve.csv atomically (--resume reads it back) and its
-// plot, curve.svg.
+// saveCurve writes curve.csv atomically: --resume reads it back.
+func saveCurve(dir string, rows []rl.Progress) error {
+	return atomicfile.Write(filepath.Join(dir, "curve.csv"), func(w io.Writer) error { return rl.WriteCurve(w, rows) })
+}
+
+// writeCurve writes curve.csv and its plot, curve.svg.
 func writeCurve(dir string, rows []rl.Progress) error {
-	if err := atomicfile.Write(filepath.Join(dir, "curve.csv"), func(w io.Writer) error { return rl.WriteCurve(w, rows) }); err != nil {
+	if err := saveCurve(dir, rows); err != nil {
 		return err
 	}
 	it, reward, avg := make([]float64, len(rows)), make([]float64, len(rows)), make([]float64, len(rows))
