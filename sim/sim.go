@@ -584,25 +584,23 @@ func (s *Simulation) arrive(r traffic.Request) {
 	srv.queue.push(r)
 }
 
+// pick chooses the replica for a request. Least-outstanding is the
+// weighted balancer with every weight 1: the most weight per outstanding
+// request plus one, the first of a tie.
 func (s *Simulation) pick() *pod {
-	switch s.cfg.Balancer {
-	case RandomBalancer:
+	if s.cfg.Balancer == RandomBalancer {
 		return s.ready[s.lbRNG.IntN(len(s.ready))]
-	case WeightedLeastOutstanding:
-		best := s.ready[0]
-		bestW := best.srv.speed / float64(best.srv.outstanding()+1)
-		for _, p := range s.ready[1:] {
-			if w := p.srv.speed / float64(p.srv.outstanding()+1); w > bestW {
-				best, bestW = p, w
-			}
-		}
-		return best
 	}
-	best := s.ready[0]
-	bestN := best.srv.outstanding()
-	for _, p := range s.ready[1:] {
-		if n := p.srv.outstanding(); n < bestN {
-			best, bestN = p, n
+	weighted := s.cfg.Balancer == WeightedLeastOutstanding
+	var best *pod
+	bestW := -1.0
+	for _, p := range s.ready {
+		weight := 1.0
+		if weighted {
+			weight = p.srv.speed
+		}
+		if w := weight / float64(p.srv.outstanding()+1); w > bestW {
+			best, bestW = p, w
 		}
 	}
 	return best
