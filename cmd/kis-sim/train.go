@@ -18,6 +18,7 @@ import (
 	"github.com/kisproject/kis/sim/eval"
 	"github.com/kisproject/kis/sim/report"
 	"github.com/kisproject/kis/sim/rl"
+	"github.com/kisproject/kis/sim/traffic"
 )
 
 func newTrainCommand() *cobra.Command {
@@ -28,13 +29,14 @@ func newTrainCommand() *cobra.Command {
 		clusterScale   []float64
 		traceRateScale []float64
 		reward         = sim.DefaultConfig().Reward
+		patterns       []string
 	)
 	cfg := rl.DefaultConfig()
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train KIScaler (PPO) in KISim and write the model, learning curve CSV and plot",
-		Long: `Trains the PPO policy on episodes drawn across the four traffic patterns with
-randomised parameters on the --cluster, optionally with each node pool
+		Long: `Trains the PPO policy on episodes drawn across the four traffic patterns
+(or those --patterns names) with randomised parameters on the --cluster, optionally with each node pool
 resized in a share of the episodes (--resized-share, --cluster-scale),
 and optionally replaying recorded traces in a share of them (--traces,
 --trace-share, --trace-rate-scale).
@@ -62,6 +64,14 @@ afresh).`,
 				return fmt.Errorf("--trace-rate-scale: want two numbers, low,high; got %d", len(traceRateScale))
 			}
 			cfg.TraceRateScale = [2]float64{traceRateScale[0], traceRateScale[1]}
+			cfg.Patterns = nil
+			for _, p := range patterns {
+				cfg.Patterns = append(cfg.Patterns, traffic.Kind(p))
+			}
+			// A policy for some patterns is chosen on those patterns.
+			if cmd.Flags().Changed("patterns") && !cmd.Flags().Changed("validation-scenarios") {
+				cfg.ValidationScenarios = patterns
+			}
 			// Bad settings fail before --out is created.
 			if err := cfg.Validate(); err != nil {
 				return err
@@ -142,6 +152,7 @@ afresh).`,
 	cmd.Flags().Float64Var(&reward.Cost, "cost-weight", reward.Cost, "reward: price of running max replicas' GPUs")
 	cmd.Flags().Float64Var(&reward.Churn, "churn-weight", reward.Churn, "reward: price of changing the whole fleet at once")
 	cmd.Flags().Float64Var(&cfg.ResizedShare, "resized-share", cfg.ResizedShare, "share of episodes on a resized cluster (0: all on --cluster as given)")
+	cmd.Flags().StringSliceVar(&patterns, "patterns", kindNames(cfg.Patterns), "traffic patterns the episodes draw from (fewer: a policy for traffic known to lack the others; validated on them unless --validation-scenarios says otherwise)")
 	cmd.Flags().Float64Var(&cfg.BurstyShare, "bursty-share", cfg.BurstyShare, "share of pattern episodes whose rate swings 30-90% every 10 s instead of 5-15%")
 	cmd.Flags().Float64Var(&cfg.UncostedShare, "uncosted-share", cfg.UncostedShare, "share of episodes that scale down ignoring pod-deletion-cost, as for pods no kis-scheduler annotated")
 	cmd.Flags().StringSliceVar(&cfg.Traces, "traces", nil, "trace CSV files that --trace-share of the episodes replay (looped, at a rate scale from --trace-rate-scale)")
@@ -149,6 +160,14 @@ afresh).`,
 	cmd.Flags().Float64SliceVar(&traceRateScale, "trace-rate-scale", cfg.TraceRateScale[:], "low,high: a trace episode's rate scale is drawn from this range")
 	cmd.Flags().Float64SliceVar(&clusterScale, "cluster-scale", cfg.ClusterScale[:], "low,high: a resized episode multiplies each node pool's count by a factor from this range")
 	return cmd
+}
+
+func kindNames(kinds []traffic.Kind) []string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	return names
 }
 
 // saveCurve writes curve.csv atomically: --resume reads it back.

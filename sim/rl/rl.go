@@ -51,6 +51,10 @@ type Config struct {
 	// BurstyShare of the pattern episodes swing their rate by 30-90% every
 	// 10 s instead of 5-15% (Scenario).
 	BurstyShare float64
+	// Patterns the pattern episodes draw from: all four by default, so that
+	// one policy serves any traffic; fewer trains a policy for traffic known
+	// to lack the others (docs/kiscaler.md measures what that buys).
+	Patterns []traffic.Kind
 	// Iterations of (rollouts, update); EpisodesPerIteration episodes each.
 	Iterations           int
 	EpisodesPerIteration int
@@ -74,7 +78,7 @@ func DefaultConfig() Config {
 	return Config{
 		PPO: policy.DefaultPPOConfig(), Base: sim.DefaultConfig(),
 		ResizedShare: 0, ClusterScale: [2]float64{0.25, 1.25},
-		TraceShare: 0, TraceRateScale: [2]float64{2, 5}, UncostedShare: 0.15,
+		TraceShare: 0, TraceRateScale: [2]float64{2, 5}, UncostedShare: 0.15, Patterns: traffic.Kinds,
 		Iterations: 60, EpisodesPerIteration: 16, EpisodeLength: 45 * time.Minute, Parallel: 2,
 		ValidateEvery: 10, ValidationEpisodes: 16,
 	}
@@ -113,6 +117,14 @@ func (c *Config) Validate() error {
 	}
 	if !(c.UncostedShare >= 0 && c.UncostedShare <= 1) {
 		return fmt.Errorf("train: uncosted share %v: want a fraction in [0, 1]", c.UncostedShare)
+	}
+	if len(c.Patterns) == 0 {
+		return fmt.Errorf("train: no patterns to draw episodes from (known: %v)", traffic.Kinds)
+	}
+	for _, k := range c.Patterns {
+		if !slices.Contains(traffic.Kinds, k) {
+			return fmt.Errorf("train: unknown pattern %q (known: %v)", k, traffic.Kinds)
+		}
 	}
 	if c.TraceShare > 0 && len(c.Traces) == 0 {
 		return fmt.Errorf("train: trace share %v without traces to replay", c.TraceShare)
@@ -301,15 +313,15 @@ func rollouts(ctx context.Context, cfg Config, model *policy.Model, iteration in
 	return eps, ctx.Err()
 }
 
-// Scenario draws an episode's traffic: any of the four patterns, with base
+// Scenario draws an episode's traffic: one of kinds, with base
 // load (1-3 replicas' worth of capacity), peak (2-5x base), period and
 // spike length randomised around the defaults, so one policy learns them
 // all. The peak is at most maxReplicas replicas' worth: loads beyond what
 // the cluster can serve would reward nothing but noise. The rate's 10 s
 // jitter is 5-15%, or 30-90% when bursty (real traffic swings several-fold
 // within seconds; the Azure trace does).
-func Scenario(rng *rand.Rand, length time.Duration, capacity, maxReplicas float64, bursty bool) string {
-	kind := traffic.Kinds[rng.IntN(len(traffic.Kinds))]
+func Scenario(rng *rand.Rand, kinds []traffic.Kind, length time.Duration, capacity, maxReplicas float64, bursty bool) string {
+	kind := kinds[rng.IntN(len(kinds))]
 	peakCap := maxReplicas * capacity
 	base := min(capacity*(1+2*rng.Float64()), peakCap)
 	peak := min(base*(2+3*rng.Float64()), peakCap)
@@ -395,7 +407,7 @@ func episodeConfig(cfg Config, rng *rand.Rand, seed uint64, greedy bool, index i
 	}
 	// Drawn only when set, so that runs without it keep their episodes.
 	bursty := cfg.BurstyShare > 0 && rng.Float64() < cfg.BurstyShare
-	sc.Scenario = Scenario(rng, cfg.EpisodeLength, sim.ReplicaCapacity(&sc.Profile), servableReplicas(sc.Cluster), bursty)
+	sc.Scenario = Scenario(rng, cfg.Patterns, cfg.EpisodeLength, sim.ReplicaCapacity(&sc.Profile), servableReplicas(sc.Cluster), bursty)
 	switch {
 	case greedy && len(cfg.ValidationScenarios) > 0:
 		sc.Scenario = cfg.ValidationScenarios[index%len(cfg.ValidationScenarios)]

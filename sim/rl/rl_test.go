@@ -294,6 +294,8 @@ func TestBadTraceSettingsRejected(t *testing.T) {
 		{func(c *Config) { c.Traces, c.TraceShare = []string{"/nonexistent/trace.csv"}, 0.5 }, "/nonexistent/trace.csv"},
 		{func(c *Config) { c.UncostedShare = -0.1 }, "uncosted share -0.1"},
 		{func(c *Config) { c.BurstyShare = 1.1 }, "bursty share 1.1"},
+		{func(c *Config) { c.Patterns = nil }, "no patterns"},
+		{func(c *Config) { c.Patterns = []traffic.Kind{traffic.Ramp, "square"} }, `unknown pattern "square"`},
 	} {
 		cfg := DefaultConfig()
 		tc.mutate(&cfg)
@@ -333,9 +335,48 @@ func TestUncostedShareDrawsTrainingEpisodesOnly(t *testing.T) {
 	cfg.UncostedShare = 0
 	c, d := rand.New(rand.NewPCG(3, 4)), rand.New(rand.NewPCG(3, 4))
 	episodeConfig(cfg, c, 1, false, 0)
-	Scenario(d, cfg.EpisodeLength, sim.ReplicaCapacity(&cfg.Base.Profile), servableReplicas(cfg.Base.Cluster), false)
+	Scenario(d, cfg.Patterns, cfg.EpisodeLength, sim.ReplicaCapacity(&cfg.Base.Profile), servableReplicas(cfg.Base.Cluster), false)
 	if c.Uint64() != d.Uint64() {
 		t.Error("with no uncosted share an episode draws more than its scenario")
+	}
+}
+
+// Training episodes draw only the configured patterns, and with all four
+// (the default) as many of each as chance gives.
+func TestEpisodesDrawTheConfiguredPatterns(t *testing.T) {
+	kindOf := func(sc sim.Config) traffic.Kind {
+		p, err := traffic.ParsePattern(sc.Scenario, sim.ReplicaCapacity(&sc.Profile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Kind
+	}
+	cfg := DefaultConfig()
+	rng := rand.New(rand.NewPCG(7, 8))
+	counts := map[traffic.Kind]int{}
+	for i := range 1000 {
+		counts[kindOf(episodeConfig(cfg, rng, uint64(i), false, i))]++
+	}
+	for _, k := range traffic.Kinds {
+		if counts[k] < 200 || counts[k] > 300 {
+			t.Errorf("default patterns: %d of 1000 episodes %s, want about 250", counts[k], k)
+		}
+	}
+
+	cfg.Patterns = []traffic.Kind{traffic.Ramp, traffic.Periodic}
+	ramps := drawn(cfg, rng, false, func(sc sim.Config) bool {
+		switch k := kindOf(sc); k {
+		case traffic.Ramp:
+			return true
+		case traffic.Periodic:
+			return false
+		default:
+			t.Fatalf("patterns ramp, periodic drew a %s episode", k)
+			return false
+		}
+	})
+	if ramps < 450 || ramps > 550 {
+		t.Errorf("%d of 1000 episodes ramp, want about 500", ramps)
 	}
 }
 
