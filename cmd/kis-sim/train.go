@@ -36,14 +36,14 @@ func newTrainCommand() *cobra.Command {
 		Use:   "train",
 		Short: "Train KIScaler (PPO) in KISim and write the model, learning curve CSV and plot",
 		Long: `Trains the PPO policy on episodes drawn across the four traffic patterns
-(or those --patterns names) with randomised parameters on the --cluster, optionally with each node pool
-resized in a share of the episodes (--resized-share, --cluster-scale),
-and optionally replaying recorded traces in a share of them (--traces,
---trace-share, --trace-rate-scale).
+(or those --patterns names) with randomised parameters on the --cluster,
+optionally with each node pool resized in a share of the episodes
+(--resized-share, --cluster-scale), and optionally replaying recorded
+traces in a share of them (--traces, --trace-share, --trace-rate-scale).
 Writes into --out: checkpoint.json (the latest model, saved atomically
 after every iteration), model.json (the model that scored best on
-held-out validation episodes: by default the four patterns as KISim ships
-them, with seeds nothing else uses), curve.csv and curve.svg.
+held-out validation episodes: by default the trained patterns as KISim
+ships them, with seeds nothing else uses), curve.csv and curve.svg.
 --resume continues from checkpoint.json (the optimiser's moments start
 afresh).`,
 		Example: "  kis-sim train --out out/train --iterations 40",

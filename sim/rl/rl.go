@@ -78,7 +78,7 @@ func DefaultConfig() Config {
 	return Config{
 		PPO: policy.DefaultPPOConfig(), Base: sim.DefaultConfig(),
 		ResizedShare: 0, ClusterScale: [2]float64{0.25, 1.25},
-		TraceShare: 0, TraceRateScale: [2]float64{2, 5}, UncostedShare: 0.15, Patterns: traffic.Kinds,
+		TraceShare: 0, TraceRateScale: [2]float64{2, 5}, UncostedShare: 0.15, Patterns: slices.Clone(traffic.Kinds),
 		Iterations: 60, EpisodesPerIteration: 16, EpisodeLength: 45 * time.Minute, Parallel: 2,
 		ValidateEvery: 10, ValidationEpisodes: 16,
 	}

@@ -276,7 +276,7 @@ func TestTraceEpisodesReplayTraces(t *testing.T) {
 	}
 }
 
-func TestBadTraceSettingsRejected(t *testing.T) {
+func TestBadEpisodeSettingsRejected(t *testing.T) {
 	garbage := filepath.Join(t.TempDir(), "garbage.csv")
 	if err := os.WriteFile(garbage, []byte("when,what\n1,2\n"), 0o644); err != nil {
 		t.Fatal(err)
