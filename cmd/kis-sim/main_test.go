@@ -61,6 +61,32 @@ func TestCompareMatchesTheOracleOnceEach(t *testing.T) {
 	}
 }
 
+// A policy trained on some patterns is validated on those, unless told
+// otherwise.
+func TestTrainValidatesOnTheTrainedPatterns(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "training on ramp, periodic, random, spike; validating on ramp, periodic, random, spike"},
+		{[]string{"--patterns", "ramp,periodic"}, "training on ramp, periodic; validating on ramp, periodic"},
+		{[]string{"--patterns", "ramp", "--validation-scenarios", "spike:duration=5m"}, "training on ramp; validating on spike:duration=5m"},
+	} {
+		args := append([]string{"train", "--out", t.TempDir(), "--iterations", "1", "--episodes", "1", "--episode-length", "5m",
+			"--validate-every", "1", "--validation-episodes", "1"}, tc.args...)
+		out, err := execute(t, args...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		if !strings.Contains(out, tc.want) {
+			t.Errorf("%v: output does not say %q:\n%s", tc.args, tc.want, out)
+		}
+	}
+	if out, err := execute(t, "train", "--out", t.TempDir(), "--patterns", "ramp,square"); err == nil || !strings.Contains(err.Error(), `unknown pattern "square"`) {
+		t.Errorf("--patterns ramp,square: %v\n%s", err, out)
+	}
+}
+
 func TestTrainResumesWithoutLosingTheBestModel(t *testing.T) {
 	dir := t.TempDir()
 	train := func(iterations string, extra ...string) {

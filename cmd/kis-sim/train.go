@@ -106,6 +106,11 @@ afresh).`,
 			}
 			progressOut := cmd.ErrOrStderr()
 			tty := isTerminal(progressOut)
+			validation := "episodes drawn like the training ones"
+			if len(cfg.ValidationScenarios) > 0 {
+				validation = strings.Join(cfg.ValidationScenarios, ", ")
+			}
+			fmt.Fprintf(progressOut, "training on %s; validating on %s\n", strings.Join(kindNames(cfg.Patterns), ", "), validation)
 			begin := time.Now()
 			err = rl.Train(cmd.Context(), cfg, model, start, bestValidation, func(p rl.Progress) {
 				rows = append(rows, p)
