@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,6 +127,19 @@ func TestTrainResumesWithoutLosingTheBestModel(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(filepath.Join(dir, "checkpoint.json")); bytes.Equal(after, checkpoint) {
 		t.Error("the resumed run did not update checkpoint.json")
+	}
+
+	// Earlier scores any policy beats, and an iteration without a
+	// validation (NaN in the curve): the next resumed run must replace
+	// model.json.
+	rows[0].Validation, rows[1].Validation, rows[2].Validation = math.NaN(), -1e9, -1e9
+	if err := saveCurve(dir, rows); err != nil {
+		t.Fatal(err)
+	}
+	best, _ = os.ReadFile(filepath.Join(dir, "model.json"))
+	train("1", "--resume")
+	if after, _ := os.ReadFile(filepath.Join(dir, "model.json")); bytes.Equal(after, best) {
+		t.Error("the resumed run kept a model.json that its validation beat")
 	}
 	if _, err := execute(t, "train", "--out", t.TempDir(), "--resume"); err == nil || !strings.Contains(err.Error(), "--resume: ") {
 		t.Errorf("resuming without a checkpoint: %v, want an error naming --resume", err)

@@ -81,9 +81,11 @@ afresh).`,
 			}
 			modelPath := filepath.Join(out, "model.json")
 			checkpointPath := filepath.Join(out, "checkpoint.json")
-			var model *policy.Model
-			start, bestValidation := 0, math.Inf(-1)
-			var rows []rl.Progress
+			var (
+				model   *policy.Model
+				resumed *rl.Resume
+				rows    []rl.Progress
+			)
 			if resume {
 				if model, err = policy.LoadModelFile(checkpointPath); err != nil {
 					return fmt.Errorf("--resume: %w", err)
@@ -91,13 +93,14 @@ afresh).`,
 				if rows, err = readCurve(filepath.Join(out, "curve.csv")); err != nil {
 					return fmt.Errorf("--resume: %w", err)
 				}
-				start = len(rows)
+				resumed = &rl.Resume{Iterations: len(rows), BestValidation: math.Inf(-1)}
 				// model.json is the best of the validations so far: only a
 				// better one may replace it.
 				if _, err := os.Stat(modelPath); err == nil {
+					// Not max(): rows without a validation hold NaN.
 					for _, r := range rows {
-						if r.Validation > bestValidation {
-							bestValidation = r.Validation
+						if r.Validation > resumed.BestValidation {
+							resumed.BestValidation = r.Validation
 						}
 					}
 				}
@@ -112,7 +115,8 @@ afresh).`,
 			}
 			fmt.Fprintf(progressOut, "training on %s; validating on %s\n", strings.Join(kindNames(cfg.Patterns), ", "), validation)
 			begin := time.Now()
-			err = rl.Train(cmd.Context(), cfg, model, start, bestValidation, func(p rl.Progress) {
+			start := len(rows)
+			progress := func(p rl.Progress) {
 				rows = append(rows, p)
 				if tty {
 					done := p.Iteration - start
@@ -121,7 +125,8 @@ afresh).`,
 				} else {
 					fmt.Fprintf(progressOut, "iteration %d: episodes %d reward %.4f avg %.4f SLO %.2f%% GPU-h %.2f\n", p.Iteration, p.Episodes, p.MeanReward, p.MovingAvg, 100*p.SLO, p.GPUHours)
 				}
-			}, func(m *policy.Model) error {
+			}
+			checkpoint := func(m *policy.Model) error {
 				// The curve is saved with every checkpoint, so that --resume
 				// after a crash finds the two in step; its plot waits for
 				// the end.
@@ -129,7 +134,10 @@ afresh).`,
 					return err
 				}
 				return saveCurve(out, rows)
-			}, func(m *policy.Model) error { return m.SaveFile(modelPath) })
+			}
+			err = rl.Train(cmd.Context(), cfg, model, resumed, rl.Hooks{
+				Progress: progress, Checkpoint: checkpoint, Best: func(m *policy.Model) error { return m.SaveFile(modelPath) },
+			})
 			if tty {
 				fmt.Fprintln(progressOut)
 			}

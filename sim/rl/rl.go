@@ -168,12 +168,29 @@ func (p Progress) Record() []string {
 		f(p.Stats.PolicyLoss), f(p.Stats.ValueLoss), f(p.Stats.Entropy), f(p.Stats.ApproxKL), f(p.Validation)}
 }
 
-// Train runs PPO from model (new or resumed), calling progress after each
-// iteration and then checkpoint with the updated model, and best with a
-// copy of the model whenever its validation score is the best so far. A resumed run
-// passes the iterations done and the best validation score among them
-// (math.Inf(-1) for none), so that it keeps a better model from before.
-func Train(ctx context.Context, cfg Config, model *policy.Model, startIteration int, bestValidation float64, progress func(Progress), checkpoint, best func(*policy.Model) error) error {
+// Resume is where a resumed run left off.
+type Resume struct {
+	// Iterations done before.
+	Iterations int
+	// BestValidation is the best held-out score among them whose model was
+	// kept (math.Inf(-1) for none): only a better one replaces it.
+	BestValidation float64
+}
+
+// Hooks are what Train reports to; any may be nil.
+type Hooks struct {
+	// Progress is called after each iteration.
+	Progress func(Progress)
+	// Checkpoint is called after Progress with the updated model.
+	Checkpoint func(*policy.Model) error
+	// Best is called with a copy of the model whenever its validation
+	// score is the best so far.
+	Best func(*policy.Model) error
+}
+
+// Train runs PPO from model: a new one (resume nil) or one resumed from a
+// checkpoint, which keeps a better model from before the interruption.
+func Train(ctx context.Context, cfg Config, model *policy.Model, resume *Resume, hooks Hooks) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -182,7 +199,10 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, startIteration 
 		return err
 	}
 	var recent []float64
-	bestScore := bestValidation
+	startIteration, bestScore := 0, math.Inf(-1)
+	if resume != nil {
+		startIteration, bestScore = resume.Iterations, resume.BestValidation
+	}
 	for it := startIteration; it < startIteration+cfg.Iterations; it++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -221,23 +241,23 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, startIteration 
 			if p.Validation, err = Validate(ctx, cfg, model); err != nil {
 				return err
 			}
-			if p.Validation > bestScore && best != nil {
+			if p.Validation > bestScore && hooks.Best != nil {
 				bestScore = p.Validation
 				snapshot, err := copyModel(model)
 				if err != nil {
 					return err
 				}
-				if err := best(snapshot); err != nil {
+				if err := hooks.Best(snapshot); err != nil {
 					return err
 				}
 			}
 		}
 		p.WallSeconds = time.Since(start).Seconds()
-		if progress != nil {
-			progress(p)
+		if hooks.Progress != nil {
+			hooks.Progress(p)
 		}
-		if checkpoint != nil {
-			if err := checkpoint(model); err != nil {
+		if hooks.Checkpoint != nil {
+			if err := hooks.Checkpoint(model); err != nil {
 				return err
 			}
 		}

@@ -35,7 +35,7 @@ func curve(t *testing.T, cfg Config) []byte {
 		t.Fatal(err)
 	}
 	var rows []Progress
-	if err := Train(context.Background(), cfg, m, 0, math.Inf(-1), func(p Progress) { rows = append(rows, p) }, nil, nil); err != nil {
+	if err := Train(context.Background(), cfg, m, nil, Hooks{Progress: func(p Progress) { rows = append(rows, p) }}); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
@@ -84,7 +84,7 @@ func TestShortTrainingBeatsRandomPolicy(t *testing.T) {
 		return total / float64(len(eps))
 	}
 	before := score()
-	if err := Train(context.Background(), cfg, m, 0, math.Inf(-1), nil, nil, nil); err != nil {
+	if err := Train(context.Background(), cfg, m, nil, Hooks{}); err != nil {
 		t.Fatal(err)
 	}
 	after := score()
