@@ -86,35 +86,44 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 	}
 }
 
-// PPO on a one-step problem: the best action's probability must rise.
+// PPO on a one-step problem: the best action's probability must rise,
+// whichever computes the gradient.
 func TestUpdateLearnsTheRewardedAction(t *testing.T) {
-	cfg := DefaultPPOConfig()
-	cfg.LearningRate = 3e-3
-	m, _ := NewModel(cfg)
-	tr, _ := NewTrainer(m, cfg)
-	actor := NewActor(m)
-	rng := rand.New(rand.NewPCG(1, 1))
-	x := make([]float64, len(FeatureNames))
-	prob := func(a int) float64 {
-		w := newWork(m)
-		m.Normalizer.Apply(w.normed, x)
-		softmax(w.probs, m.Actor.Forward(w.normed, w.actorS))
-		return w.probs[a]
-	}
-	before := prob(3)
-	for range 30 {
-		var batch []Sample
-		for range 256 {
-			a, logp, v := actor.Sample(x, rng)
-			r := 0.0
-			if a == 3 {
-				r = 1
-			}
-			batch = append(batch, Sample{Obs: x, Action: a, LogP: logp, Value: v, Adv: r - v, Return: r})
+	for _, gorgonia := range []bool{false, true} {
+		cfg := DefaultPPOConfig()
+		cfg.LearningRate = 3e-3
+		cfg.Gorgonia = gorgonia
+		m, _ := NewModel(cfg)
+		tr, err := NewTrainer(m, cfg)
+		if err != nil {
+			t.Fatal(err)
 		}
-		tr.Update(batch)
-	}
-	if after := prob(3); after < 0.8 || after <= before {
-		t.Errorf("P(rewarded action) %.3f -> %.3f: want it learned (> 0.8)", before, after)
+		actor := NewActor(m)
+		rng := rand.New(rand.NewPCG(1, 1))
+		x := make([]float64, len(FeatureNames))
+		prob := func(a int) float64 {
+			w := newWork(m)
+			m.Normalizer.Apply(w.normed, x)
+			softmax(w.probs, m.Actor.Forward(w.normed, w.actorS))
+			return w.probs[a]
+		}
+		before := prob(3)
+		for range 30 {
+			var batch []Sample
+			for range 256 {
+				a, logp, v := actor.Sample(x, rng)
+				r := 0.0
+				if a == 3 {
+					r = 1
+				}
+				batch = append(batch, Sample{Obs: x, Action: a, LogP: logp, Value: v, Adv: r - v, Return: r})
+			}
+			if _, err := tr.Update(batch); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if after := prob(3); after < 0.8 || after <= before {
+			t.Errorf("gorgonia %v: P(rewarded action) %.3f -> %.3f: want it learned (> 0.8)", gorgonia, before, after)
+		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kisproject/kis/policy"
 )
 
 func execute(t *testing.T, args ...string) (string, error) {
@@ -85,6 +87,34 @@ func TestTrainValidatesOnTheTrainedPatterns(t *testing.T) {
 	}
 	if out, err := execute(t, "train", "--out", t.TempDir(), "--patterns", "ramp,square"); err == nil || !strings.Contains(err.Error(), `unknown pattern "square"`) {
 		t.Errorf("--patterns ramp,square: %v\n%s", err, out)
+	}
+}
+
+// --autodiff gorgonia trains through gorgonia and says so in the model
+// file; the default leaves the training config as it was before the
+// option existed, so that make train still reproduces the embedded model.
+func TestTrainAutodiff(t *testing.T) {
+	for _, tc := range []struct {
+		autodiff string
+		want     bool
+	}{{"backprop", false}, {"gorgonia", true}} {
+		dir := t.TempDir()
+		args := []string{"train", "--out", dir, "--autodiff", tc.autodiff, "--iterations", "1", "--episodes", "2", "--episode-length", "5m",
+			"--validate-every", "1", "--validation-episodes", "1", "--validation-scenarios", "ramp:duration=5m"}
+		if out, err := execute(t, args...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		m, err := policy.LoadModelFile(filepath.Join(dir, "model.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Only a gorgonia run mentions it at all.
+		if got := strings.Contains(string(m.Training), `"gorgonia":true`); got != tc.want || strings.Contains(string(m.Training), "gorgonia") != tc.want {
+			t.Errorf("--autodiff %s: training config %s", tc.autodiff, m.Training)
+		}
+	}
+	if _, err := execute(t, "train", "--out", t.TempDir(), "--autodiff", "tensorflow"); err == nil || !strings.Contains(err.Error(), `--autodiff "tensorflow"`) {
+		t.Errorf("--autodiff tensorflow: %v", err)
 	}
 }
 

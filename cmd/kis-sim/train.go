@@ -30,6 +30,7 @@ func newTrainCommand() *cobra.Command {
 		traceRateScale []float64
 		reward         = sim.DefaultConfig().Reward
 		patterns       []string
+		autodiff       string
 	)
 	cfg := rl.DefaultConfig()
 	cmd := &cobra.Command{
@@ -56,6 +57,13 @@ afresh).`,
 			cfg.Base = base
 			cfg.Base.Reward = reward
 			cfg.PPO.Seed = f.seed
+			switch autodiff {
+			case "backprop":
+			case "gorgonia":
+				cfg.PPO.Gorgonia = true
+			default:
+				return fmt.Errorf("--autodiff %q: want backprop or gorgonia", autodiff)
+			}
 			if len(clusterScale) != 2 {
 				return fmt.Errorf("--cluster-scale: want two numbers, low,high; got %d", len(clusterScale))
 			}
@@ -161,6 +169,7 @@ afresh).`,
 	cmd.Flags().IntVar(&cfg.ValidateEvery, "validate-every", cfg.ValidateEvery, "iterations between validations of the greedy policy")
 	cmd.Flags().IntVar(&cfg.ValidationEpisodes, "validation-episodes", cfg.ValidationEpisodes, "held-out episodes per validation")
 	cmd.Flags().StringSliceVar(&cfg.ValidationScenarios, "validation-scenarios", eval.DefaultScenarios, "scenarios the held-out validation episodes run, in turn, with seeds nothing else uses; empty: drawn like training episodes")
+	cmd.Flags().StringVar(&autodiff, "autodiff", "backprop", "how the loss gradient is computed: backprop (hand-written, reproduces the embedded model) or gorgonia (symbolic differentiation of the loss graph; the same gradient to rounding)")
 	cmd.Flags().Float64Var(&reward.SLO, "slo-weight", reward.SLO, "reward: price of missing the SLO for every request (see docs/simulator.md)")
 	cmd.Flags().Float64Var(&reward.Cost, "cost-weight", reward.Cost, "reward: price of running max replicas' GPUs")
 	cmd.Flags().Float64Var(&reward.Churn, "churn-weight", reward.Churn, "reward: price of changing the whole fleet at once")

@@ -223,7 +223,9 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, resume *Resume,
 		if len(samples) == 0 {
 			return fmt.Errorf("iteration %d produced no decisions", it+1)
 		}
-		p.Stats = trainer.Update(samples)
+		if p.Stats, err = trainer.Update(samples); err != nil {
+			return err
+		}
 		// New normalisation statistics take effect from the next rollouts,
 		// so each update sees the features exactly as its rollouts did.
 		for _, s := range samples {
