@@ -75,8 +75,8 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	$(GO) test ./sim/traffic -run '^$$' -fuzz '^FuzzParseTrace$$' -fuzztime $(FUZZTIME)
 
 .PHONY: bench
-bench: ## run the benchmarks (simulated requests/s, wall time of a simulated hour, event loop)
-	$(GO) test -run '^$$' -bench . -benchmem ./sim/... ./plugins/...
+bench: ## run the benchmarks (simulated requests/s, wall time of a simulated hour, event loop, policy decisions and PPO updates)
+	$(GO) test -run '^$$' -bench . -benchmem ./sim/... ./plugins/... ./policy/...
 
 .PHONY: verify
 verify: ## check formatting, vet and go.mod tidiness

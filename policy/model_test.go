@@ -31,6 +31,8 @@ func testModel(t *testing.T) *Model {
 	}
 }
 
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
+
 func TestNormalizerRoundTrip(t *testing.T) {
 	z := NewNormalizer(2, 10)
 	// Values 1, 2, 3 and 10, 20, 30: means 2 and 20, sample stds 1 and 10.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kisproject/kis/internal/atomicfile"
 	"github.com/kisproject/kis/policy"
+	"github.com/kisproject/kis/policy/ppo"
 	"github.com/kisproject/kis/sim"
 	"github.com/kisproject/kis/sim/eval"
 	"github.com/kisproject/kis/sim/report"
@@ -112,7 +113,7 @@ afresh).`,
 						}
 					}
 				}
-			} else if model, err = policy.NewModel(cfg.PPO); err != nil {
+			} else if model, err = ppo.NewModel(cfg.PPO); err != nil {
 				return err
 			}
 			progressOut := cmd.ErrOrStderr()

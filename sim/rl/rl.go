@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kisproject/kis/policy"
+	"github.com/kisproject/kis/policy/ppo"
 	"github.com/kisproject/kis/sim"
 	"github.com/kisproject/kis/sim/autoscale"
 	"github.com/kisproject/kis/sim/cluster"
@@ -23,7 +24,7 @@ import (
 
 // Config is a training run.
 type Config struct {
-	PPO policy.PPOConfig
+	PPO ppo.PPOConfig
 	// Base is the simulation every episode starts from (cluster, profile,
 	// scheduler, reward weights); scenario, cluster size and seed are
 	// drawn per episode.
@@ -76,7 +77,7 @@ type Config struct {
 // DefaultConfig returns the settings `kis-sim train` uses.
 func DefaultConfig() Config {
 	return Config{
-		PPO: policy.DefaultPPOConfig(), Base: sim.DefaultConfig(),
+		PPO: ppo.DefaultPPOConfig(), Base: sim.DefaultConfig(),
 		ResizedShare: 0, ClusterScale: [2]float64{0.25, 1.25},
 		TraceShare: 0, TraceRateScale: [2]float64{2, 5}, UncostedShare: 0.15, Patterns: slices.Clone(traffic.Kinds),
 		Iterations: 60, EpisodesPerIteration: 16, EpisodeLength: 45 * time.Minute, Parallel: 2,
@@ -150,7 +151,7 @@ type Progress struct {
 	MovingAvg  float64 // of MeanReward over the last 10 iterations
 	SLO        float64 // mean SLO attainment of the iteration's episodes
 	GPUHours   float64 // mean per episode
-	Stats      policy.UpdateStats
+	Stats      ppo.UpdateStats
 	// Validation is the greedy policy's mean reward on the held-out
 	// episodes, NaN on iterations without validation.
 	Validation  float64
@@ -194,7 +195,7 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, resume *Resume,
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	trainer, err := policy.NewTrainer(model, cfg.PPO)
+	trainer, err := ppo.NewTrainer(model, cfg.PPO)
 	if err != nil {
 		return err
 	}
@@ -212,7 +213,7 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, resume *Resume,
 		if err != nil {
 			return err
 		}
-		var samples []policy.Sample
+		var samples []ppo.Sample
 		p := Progress{Iteration: it + 1, Episodes: (it + 1) * cfg.EpisodesPerIteration}
 		for _, e := range eps {
 			samples = append(samples, e.samples...)
@@ -296,7 +297,7 @@ func copyModel(m *policy.Model) (*policy.Model, error) {
 }
 
 type episode struct {
-	samples []policy.Sample
+	samples []ppo.Sample
 	result  sim.Result
 }
 
@@ -313,7 +314,7 @@ func rollouts(ctx context.Context, cfg Config, model *policy.Model, iteration in
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			actor, p := policy.NewActor(model), policy.NewPolicy(model)
+			actor, p := ppo.NewActor(model), policy.NewPolicy(model)
 			for i := range next {
 				eps[i], errs[i] = runEpisode(cfg, actor, p, greedy, model.Scales, iteration, i)
 			}
@@ -447,7 +448,7 @@ func episodeConfig(cfg Config, rng *rand.Rand, seed uint64, greedy bool, index i
 	return sc
 }
 
-func runEpisode(cfg Config, actor *policy.Actor, greedyPolicy *policy.Policy, greedy bool, scales []float64, iteration, index int) (episode, error) {
+func runEpisode(cfg Config, actor *ppo.Actor, greedyPolicy *policy.Policy, greedy bool, scales []float64, iteration, index int) (episode, error) {
 	seed := cfg.PPO.Seed*1_000_003 + uint64(iteration)*1_009 + uint64(index)
 	rng := rand.New(rand.NewPCG(seed, 0x65))
 	sc := episodeConfig(cfg, rng, seed, greedy, index)
@@ -483,7 +484,7 @@ func runEpisode(cfg Config, actor *policy.Actor, greedyPolicy *policy.Policy, gr
 		last = agent.samples[n].Value
 	}
 	adv, ret := make([]float64, n), make([]float64, n)
-	policy.GAE(rewards, values, done, last, cfg.PPO.Gamma, cfg.PPO.Lambda, adv, ret)
+	ppo.GAE(rewards, values, done, last, cfg.PPO.Gamma, cfg.PPO.Lambda, adv, ret)
 	for i := range samples {
 		samples[i].Adv, samples[i].Return = adv[i], ret[i]
 	}
@@ -493,11 +494,11 @@ func runEpisode(cfg Config, actor *policy.Actor, greedyPolicy *policy.Policy, gr
 // sampler is the training-time autoscaler: it samples the policy and
 // records every decision.
 type sampler struct {
-	actor   *policy.Actor
+	actor   *ppo.Actor
 	rng     *rand.Rand
 	scales  []float64
 	lo, hi  int32
-	samples []policy.Sample
+	samples []ppo.Sample
 	// greedy, when set, decides instead (validation), recording nothing.
 	greedy *policy.Policy
 }
@@ -510,7 +511,7 @@ func (a *sampler) Desired(in *autoscale.Input) int32 {
 	}
 	x := in.Obs.Vector(nil)
 	action, logp, value := a.actor.Sample(x, a.rng)
-	a.samples = append(a.samples, policy.Sample{Obs: x, Action: action, LogP: logp, Value: value})
+	a.samples = append(a.samples, ppo.Sample{Obs: x, Action: action, LogP: logp, Value: value})
 	return policy.ApplyScale(in.SpecReplicas, a.scales[action], a.lo, a.hi)
 }
 
@@ -549,7 +550,7 @@ func ReadCurve(r io.Reader) ([]Progress, error) {
 			v[j] = f
 		}
 		rows = append(rows, Progress{Iteration: int(v[0]), Episodes: int(v[1]), MeanReward: v[2], MovingAvg: v[3], SLO: v[4], GPUHours: v[5],
-			Stats: policy.UpdateStats{PolicyLoss: v[6], ValueLoss: v[7], Entropy: v[8], ApproxKL: v[9]}, Validation: v[10]})
+			Stats: ppo.UpdateStats{PolicyLoss: v[6], ValueLoss: v[7], Entropy: v[8], ApproxKL: v[9]}, Validation: v[10]})
 	}
 	return rows, nil
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kisproject/kis/policy"
+	"github.com/kisproject/kis/policy/ppo"
 	"github.com/kisproject/kis/sim"
 	"github.com/kisproject/kis/sim/cluster"
 	"github.com/kisproject/kis/sim/traffic"
@@ -30,7 +30,7 @@ func smallConfig() Config {
 
 func curve(t *testing.T, cfg Config) []byte {
 	t.Helper()
-	m, err := policy.NewModel(cfg.PPO)
+	m, err := ppo.NewModel(cfg.PPO)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestShortTrainingBeatsRandomPolicy(t *testing.T) {
 	cfg := smallConfig()
 	cfg.Iterations = 25
 	cfg.EpisodesPerIteration = 8
-	m, err := policy.NewModel(cfg.PPO)
+	m, err := ppo.NewModel(cfg.PPO)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func BenchmarkEpisodes(b *testing.B) {
 	cfg := smallConfig()
 	cfg.Parallel = 1
 	cfg.EpisodeLength = 45 * time.Minute
-	m, _ := policy.NewModel(cfg.PPO)
+	m, _ := ppo.NewModel(cfg.PPO)
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
@@ -171,7 +171,7 @@ func TestValidationRunsConfiguredScenarios(t *testing.T) {
 	cfg := smallConfig()
 	cfg.ValidationScenarios = []string{"spike:duration=10m", "ramp:duration=10m"}
 	cfg.EpisodesPerIteration = 4
-	m, err := policy.NewModel(cfg.PPO)
+	m, err := ppo.NewModel(cfg.PPO)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestTraceEpisodesReplayTraces(t *testing.T) {
 	cfg.TraceShare = 0.5
 	cfg.EpisodesPerIteration = 8
 	cfg.EpisodeLength = 10 * time.Minute
-	m, err := policy.NewModel(cfg.PPO)
+	m, err := ppo.NewModel(cfg.PPO)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,20 +1,22 @@
-package policy
+package ppo
 
 import (
 	"bytes"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/kisproject/kis/policy"
 )
 
 // ppoSamples draws n samples whose old log-probabilities sit up to 0.5
 // away from the policy's own, so that the ratio is clipped on both sides
 // of the range for some of them.
-func ppoSamples(m *Model, n int, rng *rand.Rand) []Sample {
+func ppoSamples(m *policy.Model, n int, rng *rand.Rand) []Sample {
 	actor := NewActor(m)
 	var samples []Sample
 	for range n {
-		x := make([]float64, len(FeatureNames))
+		x := make([]float64, len(policy.FeatureNames))
 		for i := range x {
 			x[i] = rng.NormFloat64() * 3
 		}
@@ -25,12 +27,12 @@ func ppoSamples(m *Model, n int, rng *rand.Rand) []Sample {
 	return samples
 }
 
-func copyOf(m *Model) (*Model, error) {
+func copyOf(m *policy.Model) (*policy.Model, error) {
 	var buf bytes.Buffer
 	if err := m.Write(&buf); err != nil {
 		return nil, err
 	}
-	return ReadModel(&buf)
+	return policy.ReadModel(&buf)
 }
 
 func agree(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(a)) }

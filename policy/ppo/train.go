@@ -1,4 +1,4 @@
-package policy
+package ppo
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/kisproject/kis/policy"
 )
 
 // PPOConfig holds the trainer's hyper-parameters. The seed is part of it:
@@ -75,22 +77,22 @@ func (c *PPOConfig) Validate() error {
 }
 
 // NewModel initialises an untrained model for cfg.
-func NewModel(cfg PPOConfig) (*Model, error) {
+func NewModel(cfg PPOConfig) (*policy.Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6b6973))
-	n := len(FeatureNames)
+	n := len(policy.FeatureNames)
 	actor := append(append([]int{n}, cfg.Hidden...), len(cfg.Scales))
 	critic := append(append([]int{n}, cfg.Hidden...), 1)
 	training, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Model{
-		Kind: ModelKind, FormatVersion: FormatVersion, Features: FeatureNames,
-		Scales: append([]float64(nil), cfg.Scales...), Normalizer: *NewNormalizer(n, cfg.NormClip),
-		Actor: NewMLP(actor, 0.01, rng), Critic: NewMLP(critic, 1, rng), Training: training,
+	return &policy.Model{
+		Kind: policy.ModelKind, FormatVersion: policy.FormatVersion, Features: policy.FeatureNames,
+		Scales: append([]float64(nil), cfg.Scales...), Normalizer: *policy.NewNormalizer(n, cfg.NormClip),
+		Actor: policy.NewMLP(actor, 0.01, rng), Critic: policy.NewMLP(critic, 1, rng), Training: training,
 	}, nil
 }
 
@@ -107,14 +109,14 @@ type Sample struct {
 // Actor samples actions from a model during rollouts. It keeps scratch
 // buffers; use one per goroutine. The model must not change while it runs.
 type Actor struct {
-	m              *Model
+	m              *policy.Model
 	normed         []float64
-	actorS, critic Scratch
+	actorS, critic policy.Scratch
 	probs          []float64
 }
 
 // NewActor prepares sampling from m.
-func NewActor(m *Model) *Actor {
+func NewActor(m *policy.Model) *Actor {
 	return &Actor{m: m, normed: make([]float64, len(m.Features)), actorS: m.Actor.NewScratch(),
 		critic: m.Critic.NewScratch(), probs: make([]float64, len(m.Scales))}
 }
@@ -166,7 +168,7 @@ type UpdateStats struct {
 // PPOConfig.Gorgonia, by gorgonia from the loss expressed as a graph.
 type Trainer struct {
 	cfg   PPOConfig
-	m     *Model
+	m     *policy.Model
 	rng   *rand.Rand
 	adam  *adam
 	grads *gradients
@@ -175,7 +177,7 @@ type Trainer struct {
 }
 
 // NewTrainer trains m with cfg.
-func NewTrainer(m *Model, cfg PPOConfig) (*Trainer, error) {
+func NewTrainer(m *policy.Model, cfg PPOConfig) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -284,17 +286,17 @@ func (s *UpdateStats) scale(f float64) {
 // work holds per-sample buffers for forward and backward passes.
 type work struct {
 	normed          []float64
-	actorS, criticS Scratch
+	actorS, criticS policy.Scratch
 	probs, dlogits  []float64
 	dv              []float64
 	back            [][]float64
 }
 
-func newWork(m *Model) *work {
+func newWork(m *policy.Model) *work {
 	w := &work{normed: make([]float64, len(m.Features)), actorS: m.Actor.NewScratch(), criticS: m.Critic.NewScratch(),
 		probs: make([]float64, len(m.Scales)), dlogits: make([]float64, len(m.Scales)), dv: make([]float64, 1)}
 	widest := len(m.Features)
-	for _, l := range append(append([]Dense{}, m.Actor.Layers...), m.Critic.Layers...) {
+	for _, l := range append(append([]policy.Dense{}, m.Actor.Layers...), m.Critic.Layers...) {
 		widest = max(widest, l.Out)
 	}
 	w.back = [][]float64{make([]float64, widest), make([]float64, widest)}
@@ -344,13 +346,13 @@ func (t *Trainer) accumulate(w *work, s *Sample, adv float64) UpdateStats {
 
 // backprop adds d(loss)/d(params) of mlp to g, given d(loss)/d(output)
 // and the activations Forward left in acts for input x.
-func backprop(mlp *MLP, x []float64, acts Scratch, dout []float64, g []layerGrad, back [][]float64) {
+func backprop(mlp *policy.MLP, x []float64, acts policy.Scratch, dout []float64, g []layerGrad, back [][]float64) {
 	cur := back[0][:len(dout)]
 	copy(cur, dout)
 	for li := len(mlp.Layers) - 1; li >= 0; li-- {
 		l := &mlp.Layers[li]
 		out := acts[li]
-		if l.Activation == Tanh {
+		if l.Activation == policy.Tanh {
 			for o := range cur {
 				cur[o] *= 1 - out[o]*out[o]
 			}
@@ -389,7 +391,7 @@ type layerGrad struct{ w, b []float64 }
 
 type gradients struct{ actor, critic []layerGrad }
 
-func newLayerGrads(m *MLP) []layerGrad {
+func newLayerGrads(m *policy.MLP) []layerGrad {
 	g := make([]layerGrad, len(m.Layers))
 	for i, l := range m.Layers {
 		g[i] = layerGrad{w: make([]float64, len(l.W)), b: make([]float64, len(l.B))}
@@ -397,7 +399,7 @@ func newLayerGrads(m *MLP) []layerGrad {
 	return g
 }
 
-func newGradients(m *Model) *gradients {
+func newGradients(m *policy.Model) *gradients {
 	return &gradients{actor: newLayerGrads(&m.Actor), critic: newLayerGrads(&m.Critic)}
 }
 
@@ -439,9 +441,9 @@ type adam struct {
 	t    int
 }
 
-func newAdam(m *Model) *adam { return &adam{m: newGradients(m), v: newGradients(m)} }
+func newAdam(m *policy.Model) *adam { return &adam{m: newGradients(m), v: newGradients(m)} }
 
-func (a *adam) step(model *Model, g *gradients, lr float64) {
+func (a *adam) step(model *policy.Model, g *gradients, lr float64) {
 	const b1, b2, eps = 0.9, 0.999, 1e-8
 	a.t++
 	c1, c2 := 1-math.Pow(b1, float64(a.t)), 1-math.Pow(b2, float64(a.t))
@@ -467,7 +469,7 @@ func (a *adam) step(model *Model, g *gradients, lr float64) {
 }
 
 // paramsOf views an MLP's weights as layerGrads (same shapes, shared memory).
-func paramsOf(m *MLP) []layerGrad {
+func paramsOf(m *policy.MLP) []layerGrad {
 	out := make([]layerGrad, len(m.Layers))
 	for i := range m.Layers {
 		out[i] = layerGrad{w: m.Layers[i].W, b: m.Layers[i].B}

@@ -1,10 +1,12 @@
-package policy
+package ppo
 
 import (
 	"fmt"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/kisproject/kis/policy"
 )
 
 // ppoGraph is the PPO loss of one minibatch size as a gorgonia expression
@@ -21,7 +23,7 @@ type ppoGraph struct {
 	policyLoss, valueLoss, entropy, approxKL, cost *G.Node
 }
 
-func newPPOGraph(m *Model, cfg PPOConfig, batch int) (*ppoGraph, error) {
+func newPPOGraph(m *policy.Model, cfg PPOConfig, batch int) (*ppoGraph, error) {
 	p := &ppoGraph{g: G.NewGraph()}
 	n, actions := len(m.Features), len(m.Scales)
 	input := func(name string, backing *[]float64, shape ...int) *G.Node {
@@ -49,7 +51,7 @@ func newPPOGraph(m *Model, cfg PPOConfig, batch int) (*ppoGraph, error) {
 		}
 		return n
 	}
-	forward := func(name string, mlp *MLP) *G.Node {
+	forward := func(name string, mlp *policy.MLP) *G.Node {
 		h := x
 		for i := range mlp.Layers {
 			l := &mlp.Layers[i]
@@ -59,7 +61,7 @@ func newPPOGraph(m *Model, cfg PPOConfig, batch int) (*ppoGraph, error) {
 				G.WithValue(tensor.New(tensor.WithShape(l.Out), tensor.WithBacking(l.B))))
 			p.params = append(p.params, w, b)
 			h = must(G.BroadcastAdd(must(G.Mul(h, must(G.Transpose(w)))), b, nil, []byte{0}))
-			if l.Activation == Tanh {
+			if l.Activation == policy.Tanh {
 				h = must(G.Tanh(h))
 			}
 		}

@@ -1,9 +1,11 @@
-package policy
+package ppo
 
 import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/kisproject/kis/policy"
 )
 
 // The backpropagated gradient of the PPO loss matches central finite
@@ -22,7 +24,7 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 	}
 	tr, _ := NewTrainer(m, cfg)
 	rng := rand.New(rand.NewPCG(9, 9))
-	n := len(FeatureNames)
+	n := len(policy.FeatureNames)
 	var samples []Sample
 	w := newWork(m)
 	for k := range 3 {
@@ -59,7 +61,7 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 	}
 	const h = 1e-6
 	checked := 0
-	for n, mlp := range []*MLP{&m.Actor, &m.Critic} {
+	for n, mlp := range []*policy.MLP{&m.Actor, &m.Critic} {
 		params := paramsOf(mlp)
 		grads := [][]layerGrad{analytic.actor, analytic.critic}[n]
 		for li := range params {
@@ -100,7 +102,7 @@ func TestUpdateLearnsTheRewardedAction(t *testing.T) {
 		}
 		actor := NewActor(m)
 		rng := rand.New(rand.NewPCG(1, 1))
-		x := make([]float64, len(FeatureNames))
+		x := make([]float64, len(policy.FeatureNames))
 		prob := func(a int) float64 {
 			w := newWork(m)
 			m.Normalizer.Apply(w.normed, x)
