@@ -16,11 +16,12 @@ import (
 type ppoGraph struct {
 	g  *G.ExprGraph
 	vm G.VM
-	// Minibatch inputs, backed by the slices below.
+	// x, onehot, oldLogp, adv and ret back the graph's input nodes: a
+	// minibatch is loaded by writing them.
 	x, onehot, oldLogp, adv, ret []float64
 	// params are actor then critic layers, W then b each; grads match.
-	params, grads                                  G.Nodes
-	policyLoss, valueLoss, entropy, approxKL, cost *G.Node
+	params, grads                            G.Nodes
+	policyLoss, valueLoss, entropy, approxKL *G.Node
 }
 
 func newPPOGraph(m *policy.Model, cfg PPOConfig, batch int) (*ppoGraph, error) {
@@ -86,12 +87,12 @@ func newPPOGraph(m *policy.Model, cfg PPOConfig, batch int) (*ppoGraph, error) {
 	value := must(G.Reshape(forward("critic", &m.Critic), tensor.Shape{batch}))
 	p.valueLoss = must(G.Mul(scalar(0.5), must(G.Mean(must(G.Square(must(G.Sub(value, ret))))))))
 	p.approxKL = must(G.Mean(must(G.Sub(oldLogp, logp))))
-	p.cost = must(G.Add(must(G.Sub(p.policyLoss, must(G.Mul(scalar(cfg.EntropyCoef), p.entropy)))),
+	cost := must(G.Add(must(G.Sub(p.policyLoss, must(G.Mul(scalar(cfg.EntropyCoef), p.entropy)))),
 		must(G.Mul(scalar(cfg.ValueCoef), p.valueLoss))))
 	if err != nil {
 		return nil, fmt.Errorf("gorgonia PPO graph: %w", err)
 	}
-	if p.grads, err = G.Grad(p.cost, p.params...); err != nil {
+	if p.grads, err = G.Grad(cost, p.params...); err != nil {
 		return nil, fmt.Errorf("gorgonia PPO gradients: %w", err)
 	}
 	p.vm = G.NewTapeMachine(p.g)
