@@ -24,6 +24,8 @@ type ppoGraph struct {
 	policyLoss, valueLoss, entropy, approxKL *G.Node
 }
 
+// newPPOGraph builds the graph for a validated model: shapes that do not
+// chain would leave nil nodes for the next op to trip over.
 func newPPOGraph(m *policy.Model, cfg PPOConfig, batch int) (*ppoGraph, error) {
 	p := &ppoGraph{g: G.NewGraph()}
 	n, actions := len(m.Features), len(m.Scales)

@@ -181,6 +181,9 @@ func NewTrainer(m *policy.Model, cfg PPOConfig) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("ppo: model: %w", err)
+	}
 	t := &Trainer{cfg: cfg, m: m, rng: rand.New(rand.NewPCG(cfg.Seed, 0x707071)), adam: newAdam(m), grads: newGradients(m)}
 	if cfg.Gorgonia {
 		g, err := newPPOGraph(m, cfg, cfg.Minibatch)

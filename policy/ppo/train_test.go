@@ -3,6 +3,7 @@ package ppo
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/kisproject/kis/policy"
@@ -126,6 +127,21 @@ func TestUpdateLearnsTheRewardedAction(t *testing.T) {
 		}
 		if after := prob(3); after < 0.8 || after <= before {
 			t.Errorf("gorgonia %v: P(rewarded action) %.3f -> %.3f: want it learned (> 0.8)", gorgonia, before, after)
+		}
+	}
+}
+
+// A model whose layers do not chain is an error from NewTrainer, naming
+// the layer, before any gradient code can trip over it.
+func TestTrainerRejectsBrokenShapes(t *testing.T) {
+	for _, gorgonia := range []bool{false, true} {
+		cfg := DefaultPPOConfig()
+		cfg.Gorgonia = gorgonia
+		m, _ := NewModel(cfg)
+		m.Critic.Layers[1].In++
+		m.Critic.Layers[1].W = append(m.Critic.Layers[1].W, make([]float64, m.Critic.Layers[1].Out)...)
+		if _, err := NewTrainer(m, cfg); err == nil || !strings.Contains(err.Error(), "critic: layer 1 takes 65 inputs but layer 0 gives 64") {
+			t.Errorf("gorgonia %v: %v, want an error naming the critic's layer 1", gorgonia, err)
 		}
 	}
 }
