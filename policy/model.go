@@ -105,6 +105,16 @@ func (m *Model) SaveFile(path string) error {
 	return nil
 }
 
+// Clone returns a deep copy through the file format, so the copy is what
+// saving and loading the model would give.
+func (m *Model) Clone() (*Model, error) {
+	var buf bytes.Buffer
+	if err := m.Write(&buf); err != nil {
+		return nil, err
+	}
+	return ReadModel(&buf)
+}
+
 // ReadModel decodes and checks a model: strict JSON, checksum, schema.
 func ReadModel(r io.Reader) (*Model, error) {
 	data, err := io.ReadAll(r)

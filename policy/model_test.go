@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -48,6 +49,22 @@ func TestNormalizerRoundTrip(t *testing.T) {
 	z.Invert(back, s)
 	if !near(back[0], 3) || !near(back[1], 0) {
 		t.Errorf("round trip = %v, want [3 0]", back)
+	}
+}
+
+// A clone holds the same weights in memory of its own.
+func TestCloneIsADeepCopy(t *testing.T) {
+	m := testModel(t)
+	c, err := m.Clone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Actor.Layers[0].W, m.Actor.Layers[0].W) || !slices.Equal(c.Critic.Layers[1].B, m.Critic.Layers[1].B) {
+		t.Fatal("the clone's weights differ")
+	}
+	c.Actor.Layers[0].W[0]++
+	if c.Actor.Layers[0].W[0] == m.Actor.Layers[0].W[0] {
+		t.Error("changing the clone's weight changed the model's")
 	}
 }
 

@@ -1,7 +1,6 @@
 package ppo
 
 import (
-	"bytes"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -27,14 +26,6 @@ func ppoSamples(m *policy.Model, n int, rng *rand.Rand) []Sample {
 	return samples
 }
 
-func copyOf(m *policy.Model) (*policy.Model, error) {
-	var buf bytes.Buffer
-	if err := m.Write(&buf); err != nil {
-		return nil, err
-	}
-	return policy.ReadModel(&buf)
-}
-
 func agree(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(a)) }
 
 // Gorgonia's symbolic gradient of the PPO loss is the hand-written one:
@@ -55,7 +46,7 @@ func TestGorgoniaGradientsMatchBackprop(t *testing.T) {
 	for _, s := range samples {
 		handModel.Normalizer.Observe(s.Obs)
 	}
-	graphModel, err := copyOf(handModel)
+	graphModel, err := handModel.Clone()
 	if err != nil {
 		t.Fatal(err)
 	}

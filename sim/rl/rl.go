@@ -1,7 +1,6 @@
 package rl
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -246,7 +245,7 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, resume *Resume,
 			}
 			if p.Validation > bestScore && hooks.Best != nil {
 				bestScore = p.Validation
-				snapshot, err := copyModel(model)
+				snapshot, err := model.Clone()
 				if err != nil {
 					return err
 				}
@@ -287,14 +286,6 @@ func Validate(ctx context.Context, cfg Config, model *policy.Model) (float64, er
 // validationIteration seeds the held-out episodes; training iterations
 // never reach it.
 const validationIteration = 1 << 30
-
-func copyModel(m *policy.Model) (*policy.Model, error) {
-	var buf bytes.Buffer
-	if err := m.Write(&buf); err != nil {
-		return nil, err
-	}
-	return policy.ReadModel(&buf)
-}
 
 type episode struct {
 	samples []ppo.Sample
