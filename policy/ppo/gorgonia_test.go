@@ -78,7 +78,11 @@ func TestGorgoniaGradientsMatchBackprop(t *testing.T) {
 	}
 	hand.grads.scale(1 / float64(len(batch)))
 	want.scale(1 / float64(len(batch)))
-	got, err := graph.gorgoniaBatch(samples, batch, 0, 1)
+	adv := make([]float64, len(samples))
+	for i, s := range samples {
+		adv[i] = s.Adv
+	}
+	got, err := graph.gorgoniaBatch(samples, adv, batch)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,8 +32,8 @@ type PPOConfig struct {
 	NormClip float64 `json:"normClip"`
 	// Gorgonia computes the loss gradient with gorgonia's symbolic
 	// differentiation instead of the hand-written backpropagation (the
-	// default, several times faster; both compute the same gradient,
-	// TestGorgoniaGradientsMatchBackprop).
+	// default, which trained the embedded model; both compute the same
+	// gradient to rounding, TestGorgoniaGradientsMatchBackprop).
 	Gorgonia bool `json:"gorgonia,omitempty"`
 }
 
@@ -207,6 +207,10 @@ func (t *Trainer) Update(samples []Sample) (UpdateStats, error) {
 		sq += (s.Adv - mean) * (s.Adv - mean)
 	}
 	std := math.Max(math.Sqrt(sq/float64(len(samples))), 1e-8)
+	adv := make([]float64, len(samples))
+	for i, s := range samples {
+		adv[i] = (s.Adv - mean) / std
+	}
 
 	idx := make([]int, len(samples))
 	for i := range idx {
@@ -214,7 +218,10 @@ func (t *Trainer) Update(samples []Sample) (UpdateStats, error) {
 	}
 	var st UpdateStats
 	batches := 0
-	w := newWork(t.m)
+	var w *work
+	if !t.cfg.Gorgonia {
+		w = newWork(t.m)
+	}
 	for range t.cfg.Epochs {
 		t.rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
 		for start := 0; start < len(idx); start += t.cfg.Minibatch {
@@ -222,7 +229,7 @@ func (t *Trainer) Update(samples []Sample) (UpdateStats, error) {
 			var b UpdateStats
 			if t.cfg.Gorgonia {
 				var err error
-				if b, err = t.gorgoniaBatch(samples, batch, mean, std); err != nil {
+				if b, err = t.gorgoniaBatch(samples, adv, batch); err != nil {
 					return UpdateStats{}, err
 				}
 			} else {
@@ -230,7 +237,7 @@ func (t *Trainer) Update(samples []Sample) (UpdateStats, error) {
 				for _, k := range batch {
 					s := &samples[k]
 					t.m.Normalizer.Apply(w.normed, s.Obs)
-					b.add(t.accumulate(w, s, (s.Adv-mean)/std))
+					b.add(t.accumulate(w, s, adv[k]))
 				}
 				inv := 1 / float64(len(batch))
 				t.grads.scale(inv)
@@ -248,9 +255,10 @@ func (t *Trainer) Update(samples []Sample) (UpdateStats, error) {
 	return st, nil
 }
 
-// gorgoniaBatch loads a minibatch into its size's loss graph, built on
-// first use, and runs it: the mean gradient lands in t.grads.
-func (t *Trainer) gorgoniaBatch(samples []Sample, batch []int, mean, std float64) (UpdateStats, error) {
+// gorgoniaBatch loads a minibatch (indices into samples and their
+// standardised advantages adv) into its size's loss graph, built on first
+// use, and runs it: the mean gradient lands in t.grads.
+func (t *Trainer) gorgoniaBatch(samples []Sample, adv []float64, batch []int) (UpdateStats, error) {
 	p := t.graphs[len(batch)]
 	if p == nil {
 		var err error
@@ -266,7 +274,7 @@ func (t *Trainer) gorgoniaBatch(samples []Sample, batch []int, mean, std float64
 		t.m.Normalizer.Apply(p.x[r*n:(r+1)*n], s.Obs)
 		p.onehot[r*actions+s.Action] = 1
 		p.oldLogp[r] = s.LogP
-		p.adv[r] = (s.Adv - mean) / std
+		p.adv[r] = adv[k]
 		p.ret[r] = s.Return
 	}
 	return p.run(t.grads)
