@@ -15,8 +15,9 @@ import (
 // repoRoot is where the module's go.mod is, two directories up.
 const repoRoot = "../.."
 
-// inlineLink matches [text](target) but not images' sources' titles; a
-// target ends at the first space or closing parenthesis.
+// inlineLink matches the target of an inline link or image,
+// [text](target); a target ends at the first space (a title may follow)
+// or closing parenthesis.
 var inlineLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
 
 // TestRelativeLinksResolve checks every relative link in the repository's
