@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kisproject/kis/policy"
+	"github.com/kisproject/kis/policy/ppo"
 )
 
 func execute(t *testing.T, args ...string) (string, error) {
@@ -118,6 +119,32 @@ func TestTrainAutodiff(t *testing.T) {
 	}
 }
 
+// The PPO settings the docs' experiments vary are flags, and the model
+// file records what a run used.
+func TestTrainPPOFlagsReachTheModel(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"train", "--out", dir, "--learning-rate", "0.001", "--gamma", "0.99", "--entropy-coef", "0.03",
+		"--iterations", "1", "--episodes", "2", "--episode-length", "5m",
+		"--validate-every", "1", "--validation-episodes", "1", "--validation-scenarios", "ramp:duration=5m"}
+	if out, err := execute(t, args...); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, out)
+	}
+	m, err := policy.LoadModelFile(filepath.Join(dir, "model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got ppo.PPOConfig
+	if err := json.Unmarshal(m.Training, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := ppo.DefaultPPOConfig()
+	want.LearningRate, want.Gamma, want.EntropyCoef = 0.001, 0.99, 0.03
+	if got.LearningRate != want.LearningRate || got.Gamma != want.Gamma || got.EntropyCoef != want.EntropyCoef || got.Lambda != want.Lambda {
+		t.Errorf("training config %s, want learning rate, gamma, entropy coef %v, %v, %v and the default lambda",
+			m.Training, want.LearningRate, want.Gamma, want.EntropyCoef)
+	}
+}
+
 func TestTrainResumesWithoutLosingTheBestModel(t *testing.T) {
 	dir := t.TempDir()
 	train := func(iterations string, extra ...string) {
@@ -202,6 +229,9 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--initial-replicas", "30"}, "initial replicas must be in [0, max replicas 20], got 30"},
 		{[]string{"train", "--traces", badTrace, "--trace-share", "0.5"}, `t.csv:3: t_seconds "x"`},
 		{[]string{"train", "--trace-rate-scale", "3"}, "--trace-rate-scale: want two numbers"},
+		{[]string{"train", "--learning-rate", "0"}, "learning rate 0 must be in (0, 1)"},
+		{[]string{"train", "--gamma", "1.5"}, "gamma 1.5 must be in (0, 1]"},
+		{[]string{"train", "--entropy-coef", "-0.1"}, "entropy coef -0.1 must be >= 0"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -58,8 +58,12 @@ func (c *PPOConfig) Validate() error {
 		return fmt.Errorf("ppo: gamma %v must be in (0, 1] and lambda %v in [0, 1]", c.Gamma, c.Lambda)
 	case !(c.ClipEpsilon > 0 && c.ClipEpsilon < 1):
 		return fmt.Errorf("ppo: clip epsilon %v must be in (0, 1)", c.ClipEpsilon)
-	case c.EntropyCoef < 0 || c.ValueCoef <= 0 || !(c.LearningRate > 0):
-		return errors.New("ppo: entropy coef must be >= 0, value coef and learning rate > 0")
+	case !(c.EntropyCoef >= 0):
+		return fmt.Errorf("ppo: entropy coef %v must be >= 0", c.EntropyCoef)
+	case !(c.ValueCoef > 0):
+		return fmt.Errorf("ppo: value coef %v must be > 0", c.ValueCoef)
+	case !(c.LearningRate > 0 && c.LearningRate < 1):
+		return fmt.Errorf("ppo: learning rate %v must be in (0, 1)", c.LearningRate)
 	case c.Epochs < 1 || c.Minibatch < 1 || !(c.MaxGradNorm > 0) || !(c.NormClip > 0):
 		return errors.New("ppo: epochs, minibatch, max grad norm and norm clip must be > 0")
 	}
