@@ -91,6 +91,23 @@ func TestTrainValidatesOnTheTrainedPatterns(t *testing.T) {
 	}
 }
 
+// trainOneIteration trains one iteration of two short episodes with the
+// extra flags and returns the model.json it wrote.
+func trainOneIteration(t *testing.T, extra ...string) *policy.Model {
+	t.Helper()
+	dir := t.TempDir()
+	args := append([]string{"train", "--out", dir, "--iterations", "1", "--episodes", "2", "--episode-length", "5m",
+		"--validate-every", "1", "--validation-episodes", "1", "--validation-scenarios", "ramp:duration=5m"}, extra...)
+	if out, err := execute(t, args...); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, out)
+	}
+	m, err := policy.LoadModelFile(filepath.Join(dir, "model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // --autodiff gorgonia trains through gorgonia and says so in the model
 // file; the default leaves the training config as it was before the
 // option existed, so that make train still reproduces the embedded model.
@@ -99,16 +116,7 @@ func TestTrainAutodiff(t *testing.T) {
 		autodiff string
 		want     bool
 	}{{"backprop", false}, {"gorgonia", true}} {
-		dir := t.TempDir()
-		args := []string{"train", "--out", dir, "--autodiff", tc.autodiff, "--iterations", "1", "--episodes", "2", "--episode-length", "5m",
-			"--validate-every", "1", "--validation-episodes", "1", "--validation-scenarios", "ramp:duration=5m"}
-		if out, err := execute(t, args...); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, out)
-		}
-		m, err := policy.LoadModelFile(filepath.Join(dir, "model.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := trainOneIteration(t, "--autodiff", tc.autodiff)
 		// Only a gorgonia run mentions it at all.
 		if got := strings.Contains(string(m.Training), `"gorgonia":true`); got != tc.want || strings.Contains(string(m.Training), "gorgonia") != tc.want {
 			t.Errorf("--autodiff %s: training config %s", tc.autodiff, m.Training)
@@ -122,17 +130,7 @@ func TestTrainAutodiff(t *testing.T) {
 // The PPO settings the docs' experiments vary are flags, and the model
 // file records what a run used.
 func TestTrainPPOFlagsReachTheModel(t *testing.T) {
-	dir := t.TempDir()
-	args := []string{"train", "--out", dir, "--learning-rate", "0.001", "--gamma", "0.99", "--entropy-coef", "0.03",
-		"--iterations", "1", "--episodes", "2", "--episode-length", "5m",
-		"--validate-every", "1", "--validation-episodes", "1", "--validation-scenarios", "ramp:duration=5m"}
-	if out, err := execute(t, args...); err != nil {
-		t.Fatalf("%v: %v\n%s", args, err, out)
-	}
-	m, err := policy.LoadModelFile(filepath.Join(dir, "model.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := trainOneIteration(t, "--learning-rate", "0.001", "--gamma", "0.99", "--entropy-coef", "0.03")
 	var got ppo.PPOConfig
 	if err := json.Unmarshal(m.Training, &got); err != nil {
 		t.Fatal(err)
