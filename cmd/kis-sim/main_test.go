@@ -130,13 +130,13 @@ func TestTrainAutodiff(t *testing.T) {
 // The PPO settings the docs' experiments vary are flags, and the model
 // file records what a run used.
 func TestTrainPPOFlagsReachTheModel(t *testing.T) {
-	m := trainOneIteration(t, "--learning-rate", "0.001", "--gamma", "0.99", "--entropy-coef", "0.03")
+	m := trainOneIteration(t, "--learning-rate", "0.0003", "--gamma", "0.99", "--entropy-coef", "0.03")
 	var got ppo.PPOConfig
 	if err := json.Unmarshal(m.Training, &got); err != nil {
 		t.Fatal(err)
 	}
 	want := ppo.DefaultPPOConfig()
-	want.LearningRate, want.Gamma, want.EntropyCoef = 0.001, 0.99, 0.03
+	want.LearningRate, want.Gamma, want.EntropyCoef = 0.0003, 0.99, 0.03
 	if got.LearningRate != want.LearningRate || got.Gamma != want.Gamma || got.EntropyCoef != want.EntropyCoef || got.Lambda != want.Lambda {
 		t.Errorf("training config %s, want learning rate, gamma, entropy coef %v, %v, %v and the default lambda",
 			m.Training, want.LearningRate, want.Gamma, want.EntropyCoef)
