@@ -91,16 +91,23 @@ func TestTrainValidatesOnTheTrainedPatterns(t *testing.T) {
 	}
 }
 
-// trainOneIteration trains one iteration of two short episodes with the
-// extra flags and returns the model.json it wrote.
-func trainOneIteration(t *testing.T, extra ...string) *policy.Model {
+// trainShort trains into dir with two 5-minute episodes per iteration and
+// a validation after each, plus the extra flags.
+func trainShort(t *testing.T, dir string, extra ...string) {
 	t.Helper()
-	dir := t.TempDir()
-	args := append([]string{"train", "--out", dir, "--iterations", "1", "--episodes", "2", "--episode-length", "5m",
+	args := append([]string{"train", "--out", dir, "--episodes", "2", "--episode-length", "5m",
 		"--validate-every", "1", "--validation-episodes", "1", "--validation-scenarios", "ramp:duration=5m"}, extra...)
 	if out, err := execute(t, args...); err != nil {
 		t.Fatalf("%v: %v\n%s", args, err, out)
 	}
+}
+
+// trainOneIteration trains one short iteration with the extra flags and
+// returns the model.json it wrote.
+func trainOneIteration(t *testing.T, extra ...string) *policy.Model {
+	t.Helper()
+	dir := t.TempDir()
+	trainShort(t, dir, append([]string{"--iterations", "1"}, extra...)...)
 	m, err := policy.LoadModelFile(filepath.Join(dir, "model.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -145,15 +152,7 @@ func TestTrainPPOFlagsReachTheModel(t *testing.T) {
 
 func TestTrainResumesWithoutLosingTheBestModel(t *testing.T) {
 	dir := t.TempDir()
-	train := func(iterations string, extra ...string) {
-		t.Helper()
-		args := append([]string{"train", "--out", dir, "--iterations", iterations, "--episodes", "2", "--episode-length", "5m",
-			"--validate-every", "1", "--validation-episodes", "1", "--validation-scenarios", "ramp:duration=5m"}, extra...)
-		if out, err := execute(t, args...); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, out)
-		}
-	}
-	train("2")
+	trainShort(t, dir, "--iterations", "2")
 	// Pretend an earlier validation scored 0, which no policy can beat
 	// (every reward term costs): the resumed run must keep model.json.
 	curvePath := filepath.Join(dir, "curve.csv")
@@ -173,7 +172,7 @@ func TestTrainResumesWithoutLosingTheBestModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	train("1", "--resume")
+	trainShort(t, dir, "--iterations", "1", "--resume")
 	if rows, err = readCurve(curvePath); err != nil || len(rows) != 3 || rows[2].Iteration != 3 {
 		t.Fatalf("curve after resuming for 1 iteration: %+v, %v; want iterations 1-3", rows, err)
 	}
@@ -192,7 +191,7 @@ func TestTrainResumesWithoutLosingTheBestModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	best, _ = os.ReadFile(filepath.Join(dir, "model.json"))
-	train("1", "--resume")
+	trainShort(t, dir, "--iterations", "1", "--resume")
 	if after, _ := os.ReadFile(filepath.Join(dir, "model.json")); bytes.Equal(after, best) {
 		t.Error("the resumed run kept a model.json that its validation beat")
 	}
