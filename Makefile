@@ -94,9 +94,9 @@ demo: ## run the evaluation matrix (four patterns x baselines) on the embedded d
 	$(GO) run ./cmd/kis-sim eval
 
 # The embedded default model (policy/models/default.json) is reproduced by
-# these flags. Seed 2 is the one of nine whose model missed the SLO least on
+# these flags. Seed 4 is the one of nine whose model missed the SLO least on
 # evaluation seeds 21-30, which no results table reports (docs/kiscaler.md).
-TRAIN_FLAGS ?= --seed 2 --iterations 300 --episodes 16
+TRAIN_FLAGS ?= --seed 4 --iterations 300 --episodes 16
 .PHONY: train
 train: ## train KIScaler from scratch (seeded) and install it as the embedded default model
 	$(GO) run ./cmd/kis-sim train --out out/train $(TRAIN_FLAGS)

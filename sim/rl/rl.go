@@ -268,7 +268,9 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, resume *Resume,
 }
 
 // Validate scores the greedy policy: its mean reward over
-// cfg.ValidationEpisodes episodes that training never sees.
+// cfg.ValidationEpisodes episodes that training never sees, run through
+// the example HPA as deployed (scale-down window included), as kis-sim
+// eval runs a model.
 func Validate(ctx context.Context, cfg Config, model *policy.Model) (float64, error) {
 	v := cfg
 	v.EpisodesPerIteration = cfg.ValidationEpisodes
@@ -440,7 +442,7 @@ func episodeConfig(cfg Config, rng *rand.Rand, seed uint64, greedy bool, index i
 }
 
 func runEpisode(cfg Config, actor *ppo.Actor, greedyPolicy *policy.Policy, greedy bool, scales []float64, iteration, index int) (episode, error) {
-	seed := cfg.PPO.Seed*1_000_003 + uint64(iteration)*1_009 + uint64(index)
+	seed := episodeSeed(cfg, iteration, index)
 	rng := rand.New(rand.NewPCG(seed, 0x65))
 	sc := episodeConfig(cfg, rng, seed, greedy, index)
 	agent := &sampler{actor: actor, rng: rng, scales: scales, lo: sc.MinReplicas, hi: sc.MaxReplicas}
@@ -450,8 +452,13 @@ func runEpisode(cfg Config, actor *ppo.Actor, greedyPolicy *policy.Policy, greed
 	sc.Scaler = "agent"
 	// The policy acts through the HPA that realises its decisions in a
 	// cluster, so it learns what its actions do there, except for its
-	// scale-down window (undamped).
-	scaler, err := autoscale.ThroughHPAWith(agent, autoscale.Env{MinReplicas: sc.MinReplicas, MaxReplicas: sc.MaxReplicas}, undamped)
+	// scale-down window (undamped). Validation keeps the window: it chooses
+	// the model that will be served, so it scores the loop that serves it.
+	adjust := undamped
+	if greedy {
+		adjust = nil
+	}
+	scaler, err := autoscale.ThroughHPAWith(agent, autoscale.Env{MinReplicas: sc.MinReplicas, MaxReplicas: sc.MaxReplicas}, adjust)
 	if err != nil {
 		return episode{}, err
 	}
@@ -480,6 +487,11 @@ func runEpisode(cfg Config, actor *ppo.Actor, greedyPolicy *policy.Policy, greed
 		samples[i].Adv, samples[i].Return = adv[i], ret[i]
 	}
 	return episode{samples: samples, result: res}, nil
+}
+
+// episodeSeed is the simulation seed of an iteration's episode.
+func episodeSeed(cfg Config, iteration, index int) uint64 {
+	return cfg.PPO.Seed*1_000_003 + uint64(iteration)*1_009 + uint64(index)
 }
 
 // sampler is the training-time autoscaler: it samples the policy and

@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/policy/ppo"
 	"github.com/kisproject/kis/sim"
+	"github.com/kisproject/kis/sim/autoscale"
 	"github.com/kisproject/kis/sim/cluster"
 	"github.com/kisproject/kis/sim/traffic"
 )
@@ -193,6 +195,53 @@ func TestValidationRunsConfiguredScenarios(t *testing.T) {
 	}
 	if s := train[0].result.Scenario; s == cfg.ValidationScenarios[0] || s == cfg.ValidationScenarios[1] {
 		t.Errorf("a training episode ran the validation scenario %q", s)
+	}
+}
+
+// A held-out episode scores the greedy policy as kis-sim eval scores a
+// model: through the example HPA with its scale-down window, as a cluster
+// runs it, not through training's undamped loop.
+func TestValidationScoresWhatEvaluationRuns(t *testing.T) {
+	cfg := smallConfig()
+	cfg.ValidationScenarios = []string{"periodic:duration=20m,period=8m"}
+	cfg.ValidationEpisodes = 1
+	m, err := ppo.NewModel(cfg.PPO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Validate(context.Background(), cfg, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "model.json")
+	if err := m.SaveFile(path); err != nil {
+		t.Fatal(err)
+	}
+	sc := cfg.Base
+	sc.Seed = episodeSeed(cfg, validationIteration, 0)
+	sc.Scenario = cfg.ValidationScenarios[0]
+	sc.Scaler = "kis:" + path
+	s, err := sim.New(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := s.Run().Reward; got != want {
+		t.Errorf("validation reward %v, want kis-sim eval's %v for the same episode", got, want)
+	}
+	// The episode must be one where the window matters, or the check above
+	// could not tell the two loops apart.
+	greedy := &sampler{greedy: policy.NewPolicy(m), lo: sc.MinReplicas, hi: sc.MaxReplicas}
+	loop, err := autoscale.ThroughHPAWith(greedy, autoscale.Env{MinReplicas: sc.MinReplicas, MaxReplicas: sc.MaxReplicas}, undamped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Scaler = greedy.Name()
+	s, err = sim.NewWithAutoscaler(sc, loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Run().Reward; r == got {
+		t.Fatalf("undamped loop scores %v too: the episode does not exercise the scale-down window", r)
 	}
 }
 
