@@ -43,7 +43,7 @@ type Observation struct {
 	GPUUtil     float64 // percent, mean over the workload's GPUs
 	Ready       float64 // ready replicas
 	Desired     float64 // desired (spec) replicas
-	Pending     float64 // pods not yet scheduled
+	Pending     float64 // pods in phase Pending: not yet scheduled, or pulling the image
 	TimeSin     float64 // time of day on the unit circle, so 23:59 is near 00:00
 	TimeCos     float64
 }
