@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make choose-seed: the rule that picks the training seed of the embedded
-# model (docs/kiscaler.md, "Validation through the deployed HPA"). One
+# model (docs/kiscaler-experiments.md, "Validation through the deployed HPA"). One
 # recipe's training seeds spread wider than most recipe changes move
 # them, so a recipe ships as its best seed, judged on evaluation seeds
 # 21-30, which no results table reports: train the recipe once per seed

@@ -91,7 +91,7 @@ func DefaultConfig() Config {
 		Balancer:       LeastOutstanding,
 		// Churn 0.6 rather than 0.3: trained with it, KIScaler answers the
 		// patterns' jitter less often with a replica, which lands on a
-		// slower GPU and costs attainment (docs/kiscaler.md#churn-weight).
+		// slower GPU and costs attainment (docs/kiscaler-experiments.md#churn-weight).
 		Reward: RewardWeights{SLO: 6, Cost: 0.3, Churn: 0.6},
 	}
 }

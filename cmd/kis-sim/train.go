@@ -170,7 +170,7 @@ afresh).`,
 	cmd.Flags().IntVar(&cfg.ValidateEvery, "validate-every", cfg.ValidateEvery, "iterations between validations of the greedy policy")
 	cmd.Flags().IntVar(&cfg.ValidationEpisodes, "validation-episodes", cfg.ValidationEpisodes, "held-out episodes per validation")
 	cmd.Flags().StringSliceVar(&cfg.ValidationScenarios, "validation-scenarios", eval.DefaultScenarios, "scenarios the held-out validation episodes run, in turn, with seeds nothing else uses; empty: drawn like training episodes")
-	cmd.Flags().Float64Var(&cfg.PPO.LearningRate, "learning-rate", cfg.PPO.LearningRate, "PPO: Adam's step size (docs/kiscaler.md measures 1e-3 against 3e-4)")
+	cmd.Flags().Float64Var(&cfg.PPO.LearningRate, "learning-rate", cfg.PPO.LearningRate, "PPO: Adam's step size (docs/kiscaler-experiments.md measures 1e-3 against 3e-4)")
 	cmd.Flags().Float64Var(&cfg.PPO.Gamma, "gamma", cfg.PPO.Gamma, "PPO: discount per 15 s sync")
 	cmd.Flags().Float64Var(&cfg.PPO.EntropyCoef, "entropy-coef", cfg.PPO.EntropyCoef, "PPO: weight of the entropy bonus")
 	cmd.Flags().StringVar(&autodiff, "autodiff", "backprop", "how the loss gradient is computed: backprop (hand-written, reproduces the embedded model) or gorgonia (symbolic differentiation of the loss graph; the same gradient to rounding)")

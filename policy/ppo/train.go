@@ -40,7 +40,7 @@ type PPOConfig struct {
 // DefaultPPOConfig returns the defaults: the usual PPO settings (Schulman
 // et al. 2017 and the common implementations) except a learning rate of
 // 1e-3 instead of 3e-4, which over nine training seeds halved the median
-// seed's SLO misses (docs/kiscaler.md).
+// seed's SLO misses (docs/kiscaler-experiments.md).
 func DefaultPPOConfig() PPOConfig {
 	return PPOConfig{
 		Seed: 1, Hidden: []int{64, 64}, Scales: []float64{0.75, 0.9, 1, 1.15, 1.35, 1.7},

@@ -33,7 +33,7 @@ type Config struct {
 	// rounded, at least one node kept), so that one policy learns clusters
 	// smaller and larger than Base's, including ones with fewer GPUs than
 	// MaxReplicas. The rest run on Base's cluster as it is. Off by default:
-	// measured in docs/kiscaler.md, it has not yet paid for itself.
+	// measured in docs/kiscaler-experiments.md, it has not yet paid for itself.
 	ResizedShare float64
 	ClusterScale [2]float64
 	// TraceShare of the episodes replay one of Traces (CSV paths, drawn
@@ -46,14 +46,14 @@ type Config struct {
 	// UncostedShare of the episodes scale down as on a cluster whose pods
 	// carry no pod-deletion-cost (sim.Config.IgnoreDeletionCost), so that
 	// the policy does not collapse where kis-scheduler's annotations are
-	// missing (docs/kiscaler.md measures it).
+	// missing (docs/kiscaler-experiments.md measures it).
 	UncostedShare float64
 	// BurstyShare of the pattern episodes swing their rate by 30-90% every
 	// 10 s instead of 5-15% (Scenario).
 	BurstyShare float64
 	// Patterns the pattern episodes draw from: all four by default, so that
 	// one policy serves any traffic; fewer trains a policy for traffic known
-	// to lack the others (docs/kiscaler.md measures what that buys).
+	// to lack the others (docs/kiscaler-experiments.md measures what that buys).
 	Patterns []traffic.Kind
 	// Iterations of (rollouts, update); EpisodesPerIteration episodes each.
 	Iterations           int

@@ -33,7 +33,7 @@ const (
 	// After the spike the load falls to 1 request/s, so that any sane
 	// scaler comes down: at 6 requests/s the policies hold or oscillate on
 	// this cluster, whose L4 replicas serve slowly and whose replicas
-	// beyond 10 stay Pending (docs/kiscaler.md, "Cluster sizes").
+	// beyond 10 stay Pending (docs/kiscaler-experiments.md, "Cluster sizes").
 	scenario = "spike:base=1,peak=40,duration=9m,period=6m,spike=60s,jitter=0"
 	// Prometheus is down for this part of the run, after the first
 	// scale-down (decided ~280 s in) has been checked, a full window plus
