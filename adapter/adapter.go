@@ -31,7 +31,7 @@ func New(cfg *Config, prom Querier, scales ScaleClient, clk clock.WithTicker, m 
 			return nil, fmt.Errorf("targets[%d] (%s/%s): %w", i, t.Namespace, t.ID, err)
 		}
 		a.reconcilers = append(a.reconcilers, &Reconciler{
-			target: t, queries: q, prom: prom, scales: scales, decider: d, clock: clk,
+			target: t, queries: q, prom: prom, scales: scales, decider: d, guard: t.Guard(), clock: clk,
 			store: a.store, metrics: m,
 			maxStaleness: cfg.MaxStaleness.Duration, holdFor: cfg.HoldFor.Duration, timeout: cfg.Prometheus.Timeout.Duration,
 		})

@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kisproject/kis/policy"
 )
 
 // TargetLabel is the label an HPA's external metric selector uses to pick a
@@ -66,6 +68,11 @@ type Target struct {
 	// "queue:<outstanding requests per replica>" or "fixed:<replicas>"
 	// (default kis). The baselines use the same loop and fallbacks.
 	Scaler string `json:"scaler,omitempty"`
+	// SLOGuard raises a kis scaler's decision, while the observed p95 is
+	// over SLOSeconds and requests wait, to one replica more than are
+	// Ready (policy.SLOGuard). Default true for kis scalers; the baselines
+	// are served as their rules say.
+	SLOGuard *bool `json:"sloGuard,omitempty"`
 	// Queries produce the Observation's signals.
 	Queries QueryConfig `json:"queries,omitempty"`
 	// Direct makes the adapter patch the scale subresource itself, as the
@@ -161,6 +168,10 @@ func (c *Config) SetDefaults() {
 		if t.Scaler == "" {
 			t.Scaler = DefaultScaler
 		}
+		if t.SLOGuard == nil && isKIS(t.Scaler) {
+			on := true
+			t.SLOGuard = &on
+		}
 		if t.Queries.Set == "" {
 			t.Queries.Set = "vllm"
 		}
@@ -251,6 +262,9 @@ func (t *Target) validate(p *field.Path) field.ErrorList {
 	if err := checkScalerSpec(t.Scaler); err != nil {
 		errs = append(errs, field.Invalid(p.Child("scaler"), t.Scaler, err.Error()))
 	}
+	if t.SLOGuard != nil && *t.SLOGuard && !isKIS(t.Scaler) {
+		errs = append(errs, field.Invalid(p.Child("sloGuard"), true, "guards kis scalers only; "+t.Scaler+" is served as its rule says"))
+	}
 	q := p.Child("queries")
 	if _, ok := builtinQuerySets[t.Queries.Set]; !ok {
 		errs = append(errs, field.NotSupported(q.Child("set"), t.Queries.Set, querySetNames()))
@@ -266,6 +280,17 @@ func (t *Target) validate(p *field.Path) field.ErrorList {
 	}
 	return errs
 }
+
+// Guard is the SLO guard the target's decisions are served with (the zero
+// value, off, unless SLOGuard is set).
+func (t *Target) Guard() policy.SLOGuard {
+	if t.SLOGuard == nil || !*t.SLOGuard {
+		return policy.SLOGuard{}
+	}
+	return policy.SLOGuard{SLOSeconds: t.SLOSeconds}
+}
+
+func isKIS(spec string) bool { return spec == "kis" || strings.HasPrefix(spec, "kis:") }
 
 // checkScalerSpec checks a scaler spec by building its decider, except
 // for a model file, which is read (and checked) when the adapter starts.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kisproject/kis/policy"
 )
 
 const validConfig = `
@@ -26,11 +28,34 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 	tg := cfg.Targets[0]
 	got := []any{cfg.MetricName, cfg.Interval.Duration, cfg.MaxStaleness.Duration, cfg.HoldFor.Duration, cfg.Prometheus.Timeout.Duration,
-		tg.ID, tg.Scaler, tg.Queries.Set, tg.Queries.Selector, tg.Direct}
+		tg.ID, tg.Scaler, tg.Queries.Set, tg.Queries.Selector, tg.Direct, tg.Guard()}
 	want := []any{"kis_desired_replicas", 15 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Second,
-		"serving.llm", "kis", "vllm", `namespace="serving",pod=~"llm-.*"`, false}
+		"serving.llm", "kis", "vllm", `namespace="serving",pod=~"llm-.*"`, false, policy.SLOGuard{SLOSeconds: 2}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want,+got):\n%s", diff)
+	}
+}
+
+// The SLO guard is on for kis scalers unless turned off, and never on for
+// the baselines, whose rules are served as they are.
+func TestSLOGuardConfig(t *testing.T) {
+	for _, tc := range []struct {
+		extra string
+		want  policy.SLOGuard
+	}{
+		{"", policy.SLOGuard{SLOSeconds: 2}},
+		{"  scaler: kis:/models/mine.json\n", policy.SLOGuard{SLOSeconds: 2}},
+		{"  sloGuard: false\n", policy.SLOGuard{}},
+		{"  scaler: queue:10\n", policy.SLOGuard{}},
+		{"  scaler: fixed:3\n  sloGuard: false\n", policy.SLOGuard{}},
+	} {
+		cfg, err := ParseConfig([]byte(validConfig + tc.extra))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.extra, err)
+		}
+		if got := cfg.Targets[0].Guard(); got != tc.want {
+			t.Errorf("%q: guard %+v, want %+v", tc.extra, got, tc.want)
+		}
 	}
 }
 
@@ -50,6 +75,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"slo", strings.Replace(target(""), "sloSeconds: 2", "sloSeconds: -1", 1), []string{"targets[0].sloSeconds: Invalid value: -1"}},
 		{"scaler", target("  scaler: queue:0\n"), []string{`targets[0].scaler: Invalid value: "queue:0"`, `want queue:<outstanding requests per replica > 0>`}},
 		{"unknown scaler", target("  scaler: magic\n"), []string{`targets[0].scaler: Invalid value: "magic"`, `unknown; want kis[:<model file>], queue:<n> or fixed:<n>`}},
+		{"guard on a baseline", target("  scaler: queue:10\n  sloGuard: true\n"), []string{`targets[0].sloGuard: Invalid value: true: guards kis scalers only; queue:10 is served as its rule says`}},
 		{"query set", target("  queries: {set: tgi}\n"), []string{`targets[0].queries.set: Unsupported value: "tgi": supported values: "triton", "vllm"`}},
 		{"override name", target("  queries: {overrides: {latency: up}}\n"), []string{`targets[0].queries.overrides[latency]: Unsupported value: "latency"`}},
 		{"override template", target("  queries: {overrides: {waiting: 'sum(x{<<.Selector>})'}}\n"), []string{`targets[0].queries.overrides[waiting]: Invalid value`}},

@@ -27,7 +27,7 @@ func NewMetrics() *Metrics {
 		}, []string{"target"}),
 		DecisionSource: metrics.NewGaugeVec(&metrics.GaugeOpts{
 			Subsystem: metricsSubsystem, Name: "decision_source",
-			Help:           "1 for the source of the served decision: policy (fresh signals), hold (last good decision) or fallback (the conservative rule).",
+			Help:           "1 for the source of the served decision: policy (fresh signals), guard (fresh signals, the SLO guard raised the policy's count), hold (last good decision) or fallback (the conservative rule).",
 			StabilityLevel: metrics.ALPHA,
 		}, []string{"target", "source"}),
 		Fallbacks: metrics.NewCounterVec(&metrics.CounterOpts{

@@ -17,6 +17,10 @@ type Source string
 const (
 	// SourcePolicy: fresh, valid signals went through the decider.
 	SourcePolicy Source = "policy"
+	// SourceGuard: as SourcePolicy, but the SLO guard raised the decider's
+	// count (the p95 is over the SLO, requests wait, and the decider asked
+	// for no more replicas than are Ready).
+	SourceGuard Source = "guard"
 	// SourceHold: the signals are unusable; the last policy decision is
 	// younger than HoldFor and is served again.
 	SourceHold Source = "hold"
@@ -25,7 +29,7 @@ const (
 	SourceFallback Source = "fallback"
 )
 
-var sources = []Source{SourcePolicy, SourceHold, SourceFallback}
+var sources = []Source{SourcePolicy, SourceGuard, SourceHold, SourceFallback}
 
 // Decision is a replica count the adapter serves.
 type Decision struct {
@@ -33,7 +37,8 @@ type Decision struct {
 	// At is when it was decided.
 	At     time.Time
 	Source Source
-	// Reason is why the signals were unusable (empty for SourcePolicy).
+	// Reason is why the signals were unusable (empty for SourcePolicy and
+	// SourceGuard).
 	Reason Reason
 }
 
@@ -44,6 +49,7 @@ type Reconciler struct {
 	prom    Querier
 	scales  ScaleClient
 	decider Decider
+	guard   policy.SLOGuard
 	clock   clock.WithTicker
 	store   *Store
 	metrics *Metrics
@@ -90,6 +96,9 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Decision, bool) {
 	switch {
 	case err == nil:
 		d = Decision{Replicas: r.decider.Desired(obs, current, r.target.MinReplicas, r.target.MaxReplicas), At: start, Source: SourcePolicy}
+		if n, raised := r.guard.Apply(obs, d.Replicas, r.target.MaxReplicas); raised {
+			d.Replicas, d.Source = n, SourceGuard
+		}
 		r.lastGood = &d
 		r.metrics.P95Latency.WithLabelValues(r.target.ID).Set(obs.P95Latency)
 	case r.lastGood != nil && start.Sub(r.lastGood.At) <= r.holdFor:

@@ -14,6 +14,8 @@ import (
 	"k8s.io/component-base/metrics/testutil"
 	"k8s.io/klog/v2/ktesting"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/kisproject/kis/policy"
 )
 
 // fakeProm answers each signal's query with a canned value or error.
@@ -255,6 +257,52 @@ func TestDirectMode(t *testing.T) {
 	off.reconcile(t)
 	if len(off.scale.Sets) != 0 {
 		t.Errorf("direct mode off updated the scale: %v", off.scale.Sets)
+	}
+}
+
+// holdRule keeps the current replica count whatever it sees: a policy
+// stuck in a state it never learned.
+type holdRule struct{}
+
+func (holdRule) Desired(_ policy.Observation, current, _, _ int32) int32 { return current }
+
+// TestSLOGuard: a decider that holds while the p95 is over the SLO and
+// requests wait is raised to one replica more than are Ready, and the
+// decision says so; with the guard off, or the SLO met, or the decider
+// already asking for more, the decider's count is served.
+func TestSLOGuard(t *testing.T) {
+	f := newFixture(t, "")
+	r := f.adapter.Reconcilers()[0]
+	r.decider, r.guard = holdRule{}, policy.SLOGuard{SLOSeconds: 2}
+	f.scale.Replicas = 6
+	runSteps(t, f, []step{
+		{name: "SLO met", want: Decision{Replicas: 6, Source: SourcePolicy}},
+		// 4 Ready of 6: two are starting, and 6 >= 4+1 stands.
+		{name: "over the SLO, replicas starting", advance: 15 * time.Second, mutate: func(f *fixture) { f.prom.Values[SignalP95Latency] = 7 },
+			want: Decision{Replicas: 6, Source: SourcePolicy}},
+		{name: "over the SLO, all Ready", advance: 15 * time.Second, mutate: func(f *fixture) { f.prom.Values[SignalReadyReplicas] = 6 },
+			want: Decision{Replicas: 7, Source: SourceGuard}},
+		{name: "over the SLO, nothing waiting", advance: 15 * time.Second, mutate: func(f *fixture) { f.prom.Values[SignalWaiting] = 0 },
+			want: Decision{Replicas: 6, Source: SourcePolicy}},
+	})
+	f.prom.Values[SignalWaiting] = 20
+	f.clock.Step(15 * time.Second)
+	if d := f.reconcile(t); d.Source != SourceGuard {
+		t.Fatalf("decision %+v, want the guard's", d)
+	}
+	for _, s := range sources {
+		want := 0.0
+		if s == SourceGuard {
+			want = 1
+		}
+		if v, err := testutil.GetGaugeMetricValue(f.metrics.DecisionSource.WithLabelValues("serving.llm", string(s))); err != nil || v != want {
+			t.Errorf("decision_source{source=%s} = %v (%v), want %v", s, v, err, want)
+		}
+	}
+	r.guard = policy.SLOGuard{}
+	f.clock.Step(15 * time.Second)
+	if d := f.reconcile(t); d.Replicas != 6 || d.Source != SourcePolicy {
+		t.Errorf("guard off: decision %+v, want the decider's 6", d)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/sim/cluster"
 	"github.com/kisproject/kis/sim/workload"
 )
@@ -68,6 +69,9 @@ type Config struct {
 	// IgnoreDeletionCost scales down as on a cluster whose pods carry no
 	// pod-deletion-cost, whatever the scheduler would annotate.
 	IgnoreDeletionCost bool
+	// NoSLOGuard serves KIScaler's decisions without the SLO guard the
+	// adapter applies by default (policy.SLOGuard, at the profile's SLO).
+	NoSLOGuard bool
 	// RecordSeries keeps a per-sync time series in the Result.
 	RecordSeries bool
 }
@@ -94,6 +98,16 @@ func DefaultConfig() Config {
 		// slower GPU and costs attainment (docs/kiscaler-experiments.md#churn-weight).
 		Reward: RewardWeights{SLO: 6, Cost: 0.3, Churn: 0.6},
 	}
+}
+
+// SLOGuard is the guard KIScaler's decisions are served with: at the
+// profile's SLO, as the adapter's target for the workload sets it, unless
+// NoSLOGuard.
+func (c *Config) SLOGuard() policy.SLOGuard {
+	if c.NoSLOGuard {
+		return policy.SLOGuard{}
+	}
+	return policy.SLOGuard{SLOSeconds: c.Profile.SLO.Seconds()}
 }
 
 // Validate reports the first unusable setting.

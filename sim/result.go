@@ -19,8 +19,10 @@ type Result struct {
 	GPUHours      float64
 	MeanReplicas  float64
 	ScaleEvents   int
-	Reward        float64
-	SimSeconds    float64
+	// GuardRaises counts the decisions the SLO guard raised (KIScaler).
+	GuardRaises int
+	Reward      float64
+	SimSeconds  float64
 	// MaxPending is the most pods Pending at one scrape (no node fitted or
 	// still starting).
 	MaxPending int

@@ -166,7 +166,7 @@ func newSimulation(cfg Config, scaler autoscale.Autoscaler, live bool) (*Simulat
 	env := autoscale.Env{
 		MinReplicas: cfg.MinReplicas, MaxReplicas: cfg.MaxReplicas,
 		SyncPeriod: cfg.SyncPeriod, Capacity: ReplicaCapacity(s.prof), MaxBatch: s.prof.MaxBatch,
-		Lead: s.typicalColdStart(), FutureRate: src.Rate,
+		Lead: s.typicalColdStart(), FutureRate: src.Rate, SLOGuard: cfg.SLOGuard(),
 	}
 	s.scaler = scaler
 	if s.scaler == nil {
@@ -869,6 +869,9 @@ func (s *Simulation) finish() Result {
 		r.SLOAttainment = float64(r.SLOMet) / float64(r.Requests)
 	}
 	r.GPUHours = s.gpuSeconds / 3600
+	if g, ok := s.scaler.(autoscale.Guarded); ok {
+		r.GuardRaises = g.GuardRaises()
+	}
 	r.SimSeconds = s.end.Seconds()
 	if r.SimSeconds > 0 {
 		r.MeanReplicas = s.readySeconds / r.SimSeconds

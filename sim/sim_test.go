@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/utils/clock"
 
+	"github.com/kisproject/kis/policy/ppo/ppotest"
 	"github.com/kisproject/kis/sim"
 	"github.com/kisproject/kis/sim/cluster"
 	"github.com/kisproject/kis/sim/eval"
@@ -324,5 +325,41 @@ func TestSeriesCountsMissesPerInterval(t *testing.T) {
 	})
 	if inSeries, total := missed(behind); !(inSeries > 0 && inSeries < total) {
 		t.Errorf("fixed:1: %d misses in the series, %d in the run; want some in the series and more in the run", inSeries, total)
+	}
+}
+
+// The SLO guard bounds what a holding policy costs on a ramp it cannot
+// serve with its opening fleet, and touches nothing while the SLO holds.
+func TestSLOGuardBoundsAHoldingPolicy(t *testing.T) {
+	_, model := ppotest.HoldingModel(t)
+	ramp := func(guard bool) sim.Result {
+		return run(t, func(c *sim.Config) {
+			c.Scenario, c.Scaler, c.NoSLOGuard = "ramp", "kis:"+model, !guard
+		})
+	}
+	held, guarded := ramp(false), ramp(true)
+	overHeld, overGuarded := held.Requests-held.SLOMet, guarded.Requests-guarded.SLOMet
+	t.Logf("ramp, a policy that holds: %d requests over the SLO at %.2f GPU-h without the guard, %d at %.2f with it",
+		overHeld, held.GPUHours, overGuarded, guarded.GPUHours)
+	if held.ScaleEvents != 0 || held.SLOAttainment > 0.5 {
+		t.Fatalf("without the guard: %d scale events, %.3f SLO attainment; want it to hold and fail", held.ScaleEvents, held.SLOAttainment)
+	}
+	// The guard reacts, one replica at a time once the p95 is over the SLO,
+	// so each step of the ramp still costs a cold start's misses.
+	if held.GuardRaises != 0 || guarded.GuardRaises == 0 {
+		t.Errorf("guard raises: %d without the guard, %d with it; want none and some", held.GuardRaises, guarded.GuardRaises)
+	}
+	if guarded.ScaleEvents == 0 || overGuarded*5 > overHeld {
+		t.Errorf("with the guard: %d scale events, %d requests over the SLO; want it to scale and miss at most a fifth of %d", guarded.ScaleEvents, overGuarded, overHeld)
+	}
+	// On a fleet that serves the load the guard never fires.
+	calm := func(guard bool) sim.Result {
+		return run(t, func(c *sim.Config) {
+			c.Scenario, c.Scaler, c.NoSLOGuard, c.InitialReplicas = "ramp", "kis:"+model, !guard, 8
+		})
+	}
+	if a, b := calm(false), calm(true); a.SLOMet != b.SLOMet || a.GPUHours != b.GPUHours || b.ScaleEvents != 0 || b.GuardRaises != 0 {
+		t.Errorf("8 Ready replicas: guard off met %d at %v GPU-h, on %d at %v with %d scale events and %d guard raises; want the same and none",
+			a.SLOMet, a.GPUHours, b.SLOMet, b.GPUHours, b.ScaleEvents, b.GuardRaises)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/policy/ppo"
+	"github.com/kisproject/kis/sim/rl"
 )
 
 func execute(t *testing.T, args ...string) (string, error) {
@@ -151,49 +152,62 @@ func TestTrainPPOFlagsReachTheModel(t *testing.T) {
 }
 
 func TestTrainResumesWithoutLosingTheBestModel(t *testing.T) {
-	dir := t.TempDir()
-	trainShort(t, dir, "--iterations", "2")
-	// Pretend an earlier validation scored 0, which no policy can beat
-	// (every reward term costs): the resumed run must keep model.json.
-	curvePath := filepath.Join(dir, "curve.csv")
-	rows, err := readCurve(curvePath)
-	if err != nil || len(rows) != 2 {
-		t.Fatalf("curve after 2 iterations: %d rows, %v", len(rows), err)
-	}
-	rows[0].Validation = 0
-	if err := saveCurve(dir, rows); err != nil {
-		t.Fatal(err)
-	}
-	best, err := os.ReadFile(filepath.Join(dir, "model.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkpoint, err := os.ReadFile(filepath.Join(dir, "checkpoint.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	trainShort(t, dir, "--iterations", "1", "--resume")
-	if rows, err = readCurve(curvePath); err != nil || len(rows) != 3 || rows[2].Iteration != 3 {
-		t.Fatalf("curve after resuming for 1 iteration: %+v, %v; want iterations 1-3", rows, err)
-	}
-	if after, _ := os.ReadFile(filepath.Join(dir, "model.json")); !bytes.Equal(after, best) {
-		t.Error("the resumed run replaced model.json with a model that scored worse")
-	}
-	if after, _ := os.ReadFile(filepath.Join(dir, "checkpoint.json")); bytes.Equal(after, checkpoint) {
-		t.Error("the resumed run did not update checkpoint.json")
-	}
+	// unbeatable is the best score either rule knows: no reward term
+	// costs, nothing missed, at a cost that makes any later validation
+	// unaffordable; beatable is the worst.
+	unbeatable := rl.Validation{Reward: 0, OverSLO: 0, GPUHours: 1e-9}
+	beatable := rl.Validation{Reward: -1e9, OverSLO: 1e12, GPUHours: 1e9}
+	none := rl.Validation{Reward: math.NaN(), OverSLO: math.NaN(), GPUHours: math.NaN()}
+	for _, keepBy := range []string{"misses", "reward"} {
+		t.Run(keepBy, func(t *testing.T) {
+			dir := t.TempDir()
+			trainShort(t, dir, "--iterations", "2", "--keep-by", keepBy)
+			// Pretend an earlier validation scored what no policy can beat:
+			// the resumed run must keep model.json.
+			curvePath := filepath.Join(dir, "curve.csv")
+			rows, err := readCurve(curvePath)
+			if err != nil || len(rows) != 2 {
+				t.Fatalf("curve after 2 iterations: %d rows, %v", len(rows), err)
+			}
+			rows[0].Validation = unbeatable
+			if err := saveCurve(dir, rows); err != nil {
+				t.Fatal(err)
+			}
+			best, err := os.ReadFile(filepath.Join(dir, "model.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkpoint, err := os.ReadFile(filepath.Join(dir, "checkpoint.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			trainShort(t, dir, "--iterations", "1", "--resume", "--keep-by", keepBy)
+			if rows, err = readCurve(curvePath); err != nil || len(rows) != 3 || rows[2].Iteration != 3 {
+				t.Fatalf("curve after resuming for 1 iteration: %+v, %v; want iterations 1-3", rows, err)
+			}
+			if !rows[2].Validation.Validated() {
+				t.Fatalf("iteration 3 has no validation: %+v", rows[2])
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, "model.json")); !bytes.Equal(after, best) {
+				t.Error("the resumed run replaced model.json with a model that scored worse")
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, "checkpoint.json")); bytes.Equal(after, checkpoint) {
+				t.Error("the resumed run did not update checkpoint.json")
+			}
 
-	// Earlier scores any policy beats, and an iteration without a
-	// validation (NaN in the curve): the next resumed run must replace
-	// model.json.
-	rows[0].Validation, rows[1].Validation, rows[2].Validation = math.NaN(), -1e9, -1e9
-	if err := saveCurve(dir, rows); err != nil {
-		t.Fatal(err)
-	}
-	best, _ = os.ReadFile(filepath.Join(dir, "model.json"))
-	trainShort(t, dir, "--iterations", "1", "--resume")
-	if after, _ := os.ReadFile(filepath.Join(dir, "model.json")); bytes.Equal(after, best) {
-		t.Error("the resumed run kept a model.json that its validation beat")
+			// Earlier scores any policy beats, and an iteration without a
+			// validation (NaN in the curve): the next resumed run must
+			// replace model.json.
+			rows[0].Validation, rows[1].Validation, rows[2].Validation = none, beatable, beatable
+			if err := saveCurve(dir, rows); err != nil {
+				t.Fatal(err)
+			}
+			best, _ = os.ReadFile(filepath.Join(dir, "model.json"))
+			trainShort(t, dir, "--iterations", "1", "--resume", "--keep-by", keepBy)
+			if after, _ := os.ReadFile(filepath.Join(dir, "model.json")); bytes.Equal(after, best) {
+				t.Error("the resumed run kept a model.json that its validation beat")
+			}
+		})
 	}
 	if _, err := execute(t, "train", "--out", t.TempDir(), "--resume"); err == nil || !strings.Contains(err.Error(), "--resume: ") {
 		t.Errorf("resuming without a checkpoint: %v, want an error naming --resume", err)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,9 +42,9 @@ optionally with each node pool resized in a share of the episodes
 (--resized-share, --cluster-scale), and optionally replaying recorded
 traces in a share of them (--traces, --trace-share, --trace-rate-scale).
 Writes into --out: checkpoint.json (the latest model, saved atomically
-after every iteration), model.json (the model that scored best on
-held-out validation episodes: by default the trained patterns as KISim
-ships them, with seeds nothing else uses), curve.csv and curve.svg.
+after every iteration), model.json (the model --keep-by chooses from
+the validations on held-out episodes: by default the trained patterns as
+KISim ships them, with seeds nothing else uses), curve.csv and curve.svg.
 --resume continues from checkpoint.json (the optimiser's moments start
 afresh).`,
 		Example: "  kis-sim train --out out/train --iterations 40",
@@ -102,16 +101,16 @@ afresh).`,
 				if rows, err = readCurve(filepath.Join(out, "curve.csv")); err != nil {
 					return fmt.Errorf("--resume: %w", err)
 				}
-				resumed = &rl.Resume{Iterations: len(rows), BestValidation: math.Inf(-1)}
-				// model.json is the best of the validations so far: only a
-				// better one may replace it.
-				if _, err := os.Stat(modelPath); err == nil {
-					// Not max(): rows without a validation hold NaN.
-					for _, r := range rows {
-						if r.Validation > resumed.BestValidation {
-							resumed.BestValidation = r.Validation
-						}
+				resumed = &rl.Resume{Iterations: len(rows)}
+				for _, r := range rows {
+					if r.Validation.Validated() {
+						resumed.Validations = append(resumed.Validations, r.Validation)
 					}
+				}
+				// model.json is the one the validations so far chose: only
+				// a better one may replace it.
+				if _, err := os.Stat(modelPath); err == nil {
+					resumed.Kept = true
 				}
 			} else if model, err = ppo.NewModel(cfg.PPO); err != nil {
 				return err
@@ -132,7 +131,11 @@ afresh).`,
 					bar := strings.Repeat("=", done*30/cfg.Iterations) + strings.Repeat(" ", 30-done*30/cfg.Iterations)
 					fmt.Fprintf(progressOut, "\r[%s] iteration %d, %d episodes, reward %.4f (avg %.4f), SLO %.2f%%", bar, p.Iteration, p.Episodes, p.MeanReward, p.MovingAvg, 100*p.SLO)
 				} else {
-					fmt.Fprintf(progressOut, "iteration %d: episodes %d reward %.4f avg %.4f SLO %.2f%% GPU-h %.2f\n", p.Iteration, p.Episodes, p.MeanReward, p.MovingAvg, 100*p.SLO, p.GPUHours)
+					fmt.Fprintf(progressOut, "iteration %d: episodes %d reward %.4f avg %.4f SLO %.2f%% GPU-h %.2f", p.Iteration, p.Episodes, p.MeanReward, p.MovingAvg, 100*p.SLO, p.GPUHours)
+					if v := p.Validation; v.Validated() {
+						fmt.Fprintf(progressOut, "; held out: reward %.4f, %.0f requests over the SLO, GPU-h %.2f", v.Reward, v.OverSLO, v.GPUHours)
+					}
+					fmt.Fprintln(progressOut)
 				}
 			}
 			checkpoint := func(m *policy.Model) error {
@@ -169,6 +172,7 @@ afresh).`,
 	cmd.Flags().IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "episodes simulated at once")
 	cmd.Flags().IntVar(&cfg.ValidateEvery, "validate-every", cfg.ValidateEvery, "iterations between validations of the greedy policy")
 	cmd.Flags().IntVar(&cfg.ValidationEpisodes, "validation-episodes", cfg.ValidationEpisodes, "held-out episodes per validation")
+	cmd.Flags().StringVar((*string)(&cfg.KeepBy), "keep-by", string(cfg.KeepBy), fmt.Sprintf("which validated model becomes model.json: %s (the fewest held-out requests over the SLO among those within %gx the run's fewest held-out GPU-hours so far) or %s (the highest held-out reward; how the embedded model was chosen)", rl.KeepByMisses, rl.KeepCostSlack, rl.KeepByReward))
 	cmd.Flags().StringSliceVar(&cfg.ValidationScenarios, "validation-scenarios", eval.DefaultScenarios, "scenarios the held-out validation episodes run, in turn, with seeds nothing else uses; empty: drawn like training episodes")
 	cmd.Flags().Float64Var(&cfg.PPO.LearningRate, "learning-rate", cfg.PPO.LearningRate, "PPO: Adam's step size (docs/kiscaler-experiments.md measures 1e-3 against 3e-4)")
 	cmd.Flags().Float64Var(&cfg.PPO.Gamma, "gamma", cfg.PPO.Gamma, "PPO: discount per 15 s sync")

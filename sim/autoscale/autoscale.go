@@ -18,6 +18,12 @@ type Autoscaler interface {
 	Desired(in *Input) int32
 }
 
+// Guarded is an Autoscaler served with the SLO guard (KIScaler).
+type Guarded interface {
+	// GuardRaises counts the decisions the guard raised so far.
+	GuardRaises() int
+}
+
 // Pod is one of the workload's pods as the HPA controller's pod lister and
 // metrics client see it.
 type Pod struct {
@@ -63,6 +69,9 @@ type Env struct {
 	Lead time.Duration
 	// FutureRate is the true arrival intensity; only the oracle may use it.
 	FutureRate func(time.Duration) float64
+	// SLOGuard is the floor KIScaler's decisions are served with, as the
+	// adapter serves them (the zero value is off).
+	SLOGuard policy.SLOGuard
 }
 
 // Known lists the scaler specs Parse accepts, for help texts.

@@ -11,9 +11,10 @@ import (
 // KIS is KIScaler's policy choosing the replica count from the
 // observation, greedily. Parse wraps it in ThroughHPA, as a cluster runs it.
 type KIS struct {
-	name string
-	p    *policy.Policy
-	env  Env
+	name   string
+	p      *policy.Policy
+	env    Env
+	raises int
 }
 
 // newKIS loads kis:<model file>, or the model embedded in the build for a
@@ -31,8 +32,15 @@ func (k *KIS) Name() string { return k.name }
 
 // Desired implements Autoscaler.
 func (k *KIS) Desired(in *Input) int32 {
-	return k.p.Desired(in.Obs, in.SpecReplicas, k.env.MinReplicas, k.env.MaxReplicas)
+	d, raised := k.env.SLOGuard.Apply(in.Obs, k.p.Desired(in.Obs, in.SpecReplicas, k.env.MinReplicas, k.env.MaxReplicas), k.env.MaxReplicas)
+	if raised {
+		k.raises++
+	}
+	return d
 }
+
+// GuardRaises implements Guarded.
+func (k *KIS) GuardRaises() int { return k.raises }
 
 // exampleHPA is manifests/examples/hpa.yaml as the model's config.
 var exampleHPA = sync.OnceValues(func() (HPAConfig, error) {
@@ -89,6 +97,14 @@ type throughHPA struct {
 }
 
 func (t *throughHPA) Name() string { return t.decider.Name() }
+
+// GuardRaises implements Guarded for a guarded decider (0 otherwise).
+func (t *throughHPA) GuardRaises() int {
+	if g, ok := t.decider.(Guarded); ok {
+		return g.GuardRaises()
+	}
+	return 0
+}
 
 func (t *throughHPA) Desired(in *Input) int32 {
 	served := *in

@@ -37,6 +37,7 @@ type Row struct {
 	GPUHours      float64  `json:"gpu_hours"`
 	MeanReplicas  float64  `json:"mean_replicas"`
 	ScaleEvents   int      `json:"scale_events"`
+	GuardRaises   int      `json:"slo_guard_raises"`
 	MaxPending    int      `json:"max_pending_pods"`
 	CrashLooping  int      `json:"crash_looping_pods"`
 	MeanColdStart float64  `json:"mean_cold_start_s"`
@@ -69,7 +70,7 @@ func NewRow(r sim.Result, wall time.Duration) Row {
 		Requests: r.Requests, Completed: r.Completed, Failed: r.Failed, Unfinished: r.Unfinished,
 		P50ms: ms(r.P50), P95ms: ms(r.P95), P99ms: ms(r.P99),
 		SLOAttainment: r.SLOAttainment, OverSLO: r.Requests - r.SLOMet, GPUHours: r.GPUHours, MeanReplicas: r.MeanReplicas,
-		ScaleEvents: r.ScaleEvents, MaxPending: r.MaxPending, CrashLooping: r.CrashLooping, MeanColdStart: r.MeanColdStart,
+		ScaleEvents: r.ScaleEvents, GuardRaises: r.GuardRaises, MaxPending: r.MaxPending, CrashLooping: r.CrashLooping, MeanColdStart: r.MeanColdStart,
 		Reward: r.Reward, SimSeconds: r.SimSeconds, WallSeconds: wall.Seconds(),
 		Result: r,
 	}

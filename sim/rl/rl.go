@@ -71,7 +71,29 @@ type Config struct {
 	// in turn, with seeds training never uses; otherwise they are drawn
 	// like training episodes.
 	ValidationScenarios []string
+	// KeepBy is how the validations choose the model training returns.
+	KeepBy KeepBy
 }
+
+// KeepBy names a rule for choosing among a run's validated models.
+type KeepBy string
+
+const (
+	// KeepByReward keeps the highest held-out reward.
+	KeepByReward KeepBy = "reward"
+	// KeepByMisses keeps the fewest held-out requests over the SLO among
+	// the validations whose held-out GPU-hours are at most KeepCostSlack
+	// times the fewest of the run so far (ties: the higher reward). The
+	// reward prices a miss lower than the goal does, and held-out misses
+	// rank a run's checkpoints by their evaluation misses better than its
+	// reward does (docs/kiscaler-experiments.md); the slack keeps out the
+	// early checkpoints that miss little by running twice the replicas.
+	KeepByMisses KeepBy = "misses"
+)
+
+// KeepCostSlack is KeepByMisses' bound on a kept model's held-out
+// GPU-hours, relative to the run's cheapest validation so far.
+const KeepCostSlack = 1.2
 
 // DefaultConfig returns the settings `kis-sim train` uses.
 func DefaultConfig() Config {
@@ -80,7 +102,7 @@ func DefaultConfig() Config {
 		ResizedShare: 0, ClusterScale: [2]float64{0.25, 1.25},
 		TraceShare: 0, TraceRateScale: [2]float64{2, 5}, UncostedShare: 0.15, Patterns: slices.Clone(traffic.Kinds),
 		Iterations: 60, EpisodesPerIteration: 16, EpisodeLength: 45 * time.Minute, Parallel: 2,
-		ValidateEvery: 10, ValidationEpisodes: 16,
+		ValidateEvery: 10, ValidationEpisodes: 16, KeepBy: KeepByMisses,
 	}
 }
 
@@ -118,6 +140,9 @@ func (c *Config) Validate() error {
 	if !(c.UncostedShare >= 0 && c.UncostedShare <= 1) {
 		return fmt.Errorf("train: uncosted share %v: want a fraction in [0, 1]", c.UncostedShare)
 	}
+	if c.KeepBy != KeepByReward && c.KeepBy != KeepByMisses {
+		return fmt.Errorf("train: keep by %q: want %s or %s", c.KeepBy, KeepByReward, KeepByMisses)
+	}
 	if len(c.Patterns) == 0 {
 		return fmt.Errorf("train: no patterns to draw episodes from (known: %v)", traffic.Kinds)
 	}
@@ -151,30 +176,76 @@ type Progress struct {
 	SLO        float64 // mean SLO attainment of the iteration's episodes
 	GPUHours   float64 // mean per episode
 	Stats      ppo.UpdateStats
-	// Validation is the greedy policy's mean reward on the held-out
-	// episodes, NaN on iterations without validation.
-	Validation  float64
+	// Validation is the greedy policy's held-out outcome; its fields are
+	// NaN on iterations without validation.
+	Validation  Validation
 	WallSeconds float64
 }
 
+// Validation is the greedy policy's outcome on the held-out episodes.
+type Validation struct {
+	Reward   float64 // mean per episode
+	OverSLO  float64 // requests over the SLO or failed, summed
+	GPUHours float64 // mean per episode
+}
+
+// Validated reports whether v is a validation's outcome, not the NaNs of an
+// iteration without one.
+func (v Validation) Validated() bool { return !math.IsNaN(v.Reward) }
+
+var noValidation = Validation{Reward: math.NaN(), OverSLO: math.NaN(), GPUHours: math.NaN()}
+
 // CurveHeader is the learning curve CSV's header.
-var CurveHeader = []string{"iteration", "episodes", "mean_reward", "moving_avg", "slo_attainment", "gpu_hours", "policy_loss", "value_loss", "entropy", "approx_kl", "validation_reward"}
+var CurveHeader = []string{"iteration", "episodes", "mean_reward", "moving_avg", "slo_attainment", "gpu_hours", "policy_loss", "value_loss", "entropy", "approx_kl",
+	"validation_reward", "validation_over_slo", "validation_gpu_hours"}
 
 // Record returns the row's CSV fields (wall time is left out so that the
 // same seed gives the same file).
 func (p Progress) Record() []string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }
 	return []string{strconv.Itoa(p.Iteration), strconv.Itoa(p.Episodes), f(p.MeanReward), f(p.MovingAvg), f(p.SLO), f(p.GPUHours),
-		f(p.Stats.PolicyLoss), f(p.Stats.ValueLoss), f(p.Stats.Entropy), f(p.Stats.ApproxKL), f(p.Validation)}
+		f(p.Stats.PolicyLoss), f(p.Stats.ValueLoss), f(p.Stats.Entropy), f(p.Stats.ApproxKL),
+		f(p.Validation.Reward), f(p.Validation.OverSLO), f(p.Validation.GPUHours)}
 }
 
 // Resume is where a resumed run left off.
 type Resume struct {
 	// Iterations done before.
 	Iterations int
-	// BestValidation is the best held-out score among them whose model was
-	// kept (math.Inf(-1) for none): only a better one replaces it.
-	BestValidation float64
+	// Validations are the earlier iterations' outcomes, in order (rows
+	// without a validation are skipped).
+	Validations []Validation
+	// Kept says whether the model the earlier validations chose was saved;
+	// if not, the next validation's model is kept whatever it scores.
+	Kept bool
+}
+
+// keeper applies a KeepBy rule to a run's validations, in order.
+type keeper struct {
+	by       KeepBy
+	best     Validation
+	kept     bool
+	cheapest float64
+}
+
+func newKeeper(by KeepBy) *keeper { return &keeper{by: by, cheapest: math.Inf(1)} }
+
+// offer reports whether v's model is to be kept in place of the current one.
+func (k *keeper) offer(v Validation) bool {
+	better := false
+	switch k.by {
+	case KeepByMisses:
+		k.cheapest = min(k.cheapest, v.GPUHours)
+		affordable := func(x Validation) bool { return x.GPUHours <= KeepCostSlack*k.cheapest }
+		better = affordable(v) && (!k.kept || !affordable(k.best) || v.OverSLO < k.best.OverSLO ||
+			v.OverSLO == k.best.OverSLO && v.Reward > k.best.Reward)
+	default:
+		better = !k.kept || v.Reward > k.best.Reward
+	}
+	if better {
+		k.best, k.kept = v, true
+	}
+	return better
 }
 
 // Hooks are what Train reports to; any may be nil.
@@ -199,9 +270,13 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, resume *Resume,
 		return err
 	}
 	var recent []float64
-	startIteration, bestScore := 0, math.Inf(-1)
+	startIteration, keep := 0, newKeeper(cfg.KeepBy)
 	if resume != nil {
-		startIteration, bestScore = resume.Iterations, resume.BestValidation
+		startIteration = resume.Iterations
+		for _, v := range resume.Validations {
+			keep.offer(v)
+		}
+		keep.kept = keep.kept && resume.Kept
 	}
 	for it := startIteration; it < startIteration+cfg.Iterations; it++ {
 		if err := ctx.Err(); err != nil {
@@ -238,13 +313,12 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, resume *Resume,
 		for _, r := range recent {
 			p.MovingAvg += r / float64(len(recent))
 		}
-		p.Validation = math.NaN()
+		p.Validation = noValidation
 		if (it+1)%cfg.ValidateEvery == 0 || it+1 == startIteration+cfg.Iterations {
 			if p.Validation, err = Validate(ctx, cfg, model); err != nil {
 				return err
 			}
-			if p.Validation > bestScore && hooks.Best != nil {
-				bestScore = p.Validation
+			if keep.offer(p.Validation) && hooks.Best != nil {
 				snapshot, err := model.Clone()
 				if err != nil {
 					return err
@@ -267,22 +341,25 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, resume *Resume,
 	return nil
 }
 
-// Validate scores the greedy policy: its mean reward over
-// cfg.ValidationEpisodes episodes that training never sees, run through
-// the example HPA as deployed (scale-down window included), as kis-sim
-// eval runs a model.
-func Validate(ctx context.Context, cfg Config, model *policy.Model) (float64, error) {
+// Validate scores the greedy policy on cfg.ValidationEpisodes episodes
+// that training never sees, run through the example HPA as deployed
+// (scale-down window included) and the SLO guard, as kis-sim eval runs a
+// model.
+func Validate(ctx context.Context, cfg Config, model *policy.Model) (Validation, error) {
 	v := cfg
 	v.EpisodesPerIteration = cfg.ValidationEpisodes
 	eps, err := rollouts(ctx, v, model, validationIteration, true)
 	if err != nil {
-		return 0, err
+		return Validation{}, err
 	}
-	total := 0.0
+	var out Validation
+	n := float64(len(eps))
 	for _, e := range eps {
-		total += e.result.Reward
+		out.Reward += e.result.Reward / n
+		out.OverSLO += float64(e.result.Requests - e.result.SLOMet)
+		out.GPUHours += e.result.GPUHours / n
 	}
-	return total / float64(len(eps)), nil
+	return out, nil
 }
 
 // validationIteration seeds the held-out episodes; training iterations
@@ -447,7 +524,7 @@ func runEpisode(cfg Config, actor *ppo.Actor, greedyPolicy *policy.Policy, greed
 	sc := episodeConfig(cfg, rng, seed, greedy, index)
 	agent := &sampler{actor: actor, rng: rng, scales: scales, lo: sc.MinReplicas, hi: sc.MaxReplicas}
 	if greedy {
-		agent.greedy = greedyPolicy
+		agent.greedy, agent.guard = greedyPolicy, sc.SLOGuard()
 	}
 	sc.Scaler = "agent"
 	// The policy acts through the HPA that realises its decisions in a
@@ -502,15 +579,19 @@ type sampler struct {
 	scales  []float64
 	lo, hi  int32
 	samples []ppo.Sample
-	// greedy, when set, decides instead (validation), recording nothing.
+	// greedy, when set, decides instead (validation), recording nothing,
+	// and guard raises its decisions as the adapter does. Training's
+	// samples are the policy's own: a raised action is not one it took.
 	greedy *policy.Policy
+	guard  policy.SLOGuard
 }
 
 func (a *sampler) Name() string { return "agent" }
 
 func (a *sampler) Desired(in *autoscale.Input) int32 {
 	if a.greedy != nil {
-		return a.greedy.Desired(in.Obs, in.SpecReplicas, a.lo, a.hi)
+		d, _ := a.guard.Apply(in.Obs, a.greedy.Desired(in.Obs, in.SpecReplicas, a.lo, a.hi), a.hi)
+		return d
 	}
 	x := in.Obs.Vector(nil)
 	action, logp, value := a.actor.Sample(x, a.rng)
@@ -544,7 +625,7 @@ func ReadCurve(r io.Reader) ([]Progress, error) {
 	}
 	var rows []Progress
 	for i, rec := range recs[1:] {
-		var v [11]float64
+		var v [13]float64
 		for j, field := range rec {
 			f, err := strconv.ParseFloat(field, 64)
 			if err != nil {
@@ -553,7 +634,8 @@ func ReadCurve(r io.Reader) ([]Progress, error) {
 			v[j] = f
 		}
 		rows = append(rows, Progress{Iteration: int(v[0]), Episodes: int(v[1]), MeanReward: v[2], MovingAvg: v[3], SLO: v[4], GPUHours: v[5],
-			Stats: ppo.UpdateStats{PolicyLoss: v[6], ValueLoss: v[7], Entropy: v[8], ApproxKL: v[9]}, Validation: v[10]})
+			Stats:      ppo.UpdateStats{PolicyLoss: v[6], ValueLoss: v[7], Entropy: v[8], ApproxKL: v[9]},
+			Validation: Validation{Reward: v[10], OverSLO: v[11], GPUHours: v[12]}})
 	}
 	return rows, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/policy/ppo"
+	"github.com/kisproject/kis/policy/ppo/ppotest"
 	"github.com/kisproject/kis/sim"
 	"github.com/kisproject/kis/sim/autoscale"
 	"github.com/kisproject/kis/sim/cluster"
@@ -217,6 +218,34 @@ func TestValidationScoresWhatEvaluationRuns(t *testing.T) {
 	if err := m.SaveFile(path); err != nil {
 		t.Fatal(err)
 	}
+	if want := evalFirstValidationEpisode(t, cfg, path); got != want {
+		t.Errorf("validation %+v, want kis-sim eval's %+v for the same episode", got, want)
+	}
+	// The episode must be one where the window matters, or the check above
+	// could not tell the two loops apart.
+	sc := cfg.Base
+	sc.Seed = episodeSeed(cfg, validationIteration, 0)
+	sc.Scenario = cfg.ValidationScenarios[0]
+	greedy := &sampler{greedy: policy.NewPolicy(m), lo: sc.MinReplicas, hi: sc.MaxReplicas}
+	loop, err := autoscale.ThroughHPAWith(greedy, autoscale.Env{MinReplicas: sc.MinReplicas, MaxReplicas: sc.MaxReplicas}, undamped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Scaler = greedy.Name()
+	s, err := sim.NewWithAutoscaler(sc, loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Run().Reward; r == got.Reward {
+		t.Fatalf("undamped loop scores %v too: the episode does not exercise the scale-down window", r)
+	}
+}
+
+// evalFirstValidationEpisode runs the model file at path on cfg's first
+// held-out episode as kis-sim eval runs a model, and scores it as
+// validation does.
+func evalFirstValidationEpisode(t *testing.T, cfg Config, path string) Validation {
+	t.Helper()
 	sc := cfg.Base
 	sc.Seed = episodeSeed(cfg, validationIteration, 0)
 	sc.Scenario = cfg.ValidationScenarios[0]
@@ -225,23 +254,65 @@ func TestValidationScoresWhatEvaluationRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := s.Run().Reward; got != want {
-		t.Errorf("validation reward %v, want kis-sim eval's %v for the same episode", got, want)
+	r := s.Run()
+	return Validation{Reward: r.Reward, OverSLO: float64(r.Requests - r.SLOMet), GPUHours: r.GPUHours}
+}
+
+// Validation serves the greedy policy with the SLO guard, as kis-sim eval
+// and the adapter do, unless the configuration turns it off. A policy that
+// always holds is one the guard must rescue on a ramp.
+func TestValidationServesTheSLOGuard(t *testing.T) {
+	cfg := smallConfig()
+	cfg.ValidationScenarios = []string{"ramp:duration=20m"}
+	cfg.ValidationEpisodes = 1
+	m, path := ppotest.HoldingModel(t)
+	validated := map[bool]float64{}
+	for _, guard := range []bool{true, false} {
+		c := cfg
+		c.Base.NoSLOGuard = !guard
+		got, err := Validate(context.Background(), c, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := evalFirstValidationEpisode(t, c, path); got != want {
+			t.Errorf("guard %v: validation %+v, want kis-sim eval's %+v for the same episode", guard, got, want)
+		}
+		validated[guard] = got.Reward
 	}
-	// The episode must be one where the window matters, or the check above
-	// could not tell the two loops apart.
-	greedy := &sampler{greedy: policy.NewPolicy(m), lo: sc.MinReplicas, hi: sc.MaxReplicas}
-	loop, err := autoscale.ThroughHPAWith(greedy, autoscale.Env{MinReplicas: sc.MinReplicas, MaxReplicas: sc.MaxReplicas}, undamped)
-	if err != nil {
-		t.Fatal(err)
+	if validated[true] <= validated[false] {
+		t.Errorf("a holding policy scores %v with the guard, %v without: want the guard to pay", validated[true], validated[false])
 	}
-	sc.Scaler = greedy.Name()
-	s, err = sim.NewWithAutoscaler(sc, loop)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// The keep rules, on a run's validations in order: which become the kept
+// model.
+func TestKeeper(t *testing.T) {
+	v := func(reward, over, gpuh float64) Validation {
+		return Validation{Reward: reward, OverSLO: over, GPUHours: gpuh}
 	}
-	if r := s.Run().Reward; r == got {
-		t.Fatalf("undamped loop scores %v too: the episode does not exercise the scale-down window", r)
+	run := []Validation{
+		v(-0.30, 80, 16.0),   // 1: first, kept by both
+		v(-0.20, 9000, 10.0), // 2: a better reward; misses: more misses, but 1 is no longer affordable (16 > 1.2 x 10)
+		v(-0.15, 500, 8.0),   // 3: better on both
+		v(-0.14, 900, 7.5),   // 4: better reward; more misses than 3 (8.0 <= 1.2 x 7.5: 3 stays affordable)
+		v(-0.16, 400, 9.5),   // 5: fewest misses, but 9.5 > 1.2 x 7.5 = 9.0
+		v(-0.17, 450, 8.9),   // 6: fewer misses than 3, affordable
+		v(-0.13, 450, 6.0),   // 7: best reward; misses: as few as 6 at a better reward; 6 no longer affordable anyway (8.9 > 7.2)
+		v(-0.18, 300, 7.3),   // 8: fewer misses, but 7.3 > 1.2 x 6.0
+	}
+	for _, tc := range []struct {
+		by   KeepBy
+		want []bool
+	}{
+		{KeepByReward, []bool{true, true, true, true, false, false, true, false}},
+		{KeepByMisses, []bool{true, true, true, false, false, true, true, false}},
+	} {
+		k := newKeeper(tc.by)
+		for i, val := range run {
+			if got := k.offer(val); got != tc.want[i] {
+				t.Errorf("keep by %s: validation %d %+v kept %v, want %v", tc.by, i+1, val, got, tc.want[i])
+			}
+		}
 	}
 }
 
