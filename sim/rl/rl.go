@@ -216,7 +216,8 @@ type Resume struct {
 	// without a validation are skipped).
 	Validations []Validation
 	// Kept says whether the model the earlier validations chose was saved;
-	// if not, the next validation's model is kept whatever it scores.
+	// if not, the next validation the rule admits at all (KeepByMisses:
+	// within the cost bound) is kept, however it scores.
 	Kept bool
 }
 
@@ -254,8 +255,8 @@ type Hooks struct {
 	Progress func(Progress)
 	// Checkpoint is called after Progress with the updated model.
 	Checkpoint func(*policy.Model) error
-	// Best is called with a copy of the model whenever its validation
-	// score is the best so far.
+	// Best is called with a copy of the model whenever Config.KeepBy
+	// chooses its validation over the one kept so far.
 	Best func(*policy.Model) error
 }
 
