@@ -24,7 +24,13 @@ func newKIS(spec, path string, env Env) (Autoscaler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scaler %q: %w", spec, err)
 	}
-	return ThroughHPA(&KIS{name: spec, p: policy.NewPolicy(m), env: env}, env)
+	return ThroughHPA(NewKIS(spec, policy.NewPolicy(m), env), env)
+}
+
+// NewKIS decides with p, within env's replica bounds, served with env's
+// SLO guard.
+func NewKIS(name string, p *policy.Policy, env Env) *KIS {
+	return &KIS{name: name, p: p, env: env}
 }
 
 // Name implements Autoscaler.

@@ -524,19 +524,21 @@ func runEpisode(cfg Config, actor *ppo.Actor, greedyPolicy *policy.Policy, greed
 	rng := rand.New(rand.NewPCG(seed, 0x65))
 	sc := episodeConfig(cfg, rng, seed, greedy, index)
 	agent := &sampler{actor: actor, rng: rng, scales: scales, lo: sc.MinReplicas, hi: sc.MaxReplicas}
-	if greedy {
-		agent.greedy, agent.guard = greedyPolicy, sc.SLOGuard()
-	}
-	sc.Scaler = "agent"
+	sc.Scaler = agent.Name()
 	// The policy acts through the HPA that realises its decisions in a
 	// cluster, so it learns what its actions do there, except for its
-	// scale-down window (undamped). Validation keeps the window: it chooses
-	// the model that will be served, so it scores the loop that serves it.
+	// scale-down window (undamped). Validation serves the greedy policy as
+	// kis-sim eval and the adapter do, window and SLO guard included: it
+	// chooses the model that will be served, so it scores the loop that
+	// serves it. Training's samples are the policy's own actions, unguarded.
+	env := autoscale.Env{MinReplicas: sc.MinReplicas, MaxReplicas: sc.MaxReplicas}
+	var decider autoscale.Autoscaler = agent
 	adjust := undamped
 	if greedy {
-		adjust = nil
+		env.SLOGuard = sc.SLOGuard()
+		decider, adjust = autoscale.NewKIS(sc.Scaler, greedyPolicy, env), nil
 	}
-	scaler, err := autoscale.ThroughHPAWith(agent, autoscale.Env{MinReplicas: sc.MinReplicas, MaxReplicas: sc.MaxReplicas}, adjust)
+	scaler, err := autoscale.ThroughHPAWith(decider, env, adjust)
 	if err != nil {
 		return episode{}, err
 	}
@@ -580,20 +582,11 @@ type sampler struct {
 	scales  []float64
 	lo, hi  int32
 	samples []ppo.Sample
-	// greedy, when set, decides instead (validation), recording nothing,
-	// and guard raises its decisions as the adapter does. Training's
-	// samples are the policy's own: a raised action is not one it took.
-	greedy *policy.Policy
-	guard  policy.SLOGuard
 }
 
 func (a *sampler) Name() string { return "agent" }
 
 func (a *sampler) Desired(in *autoscale.Input) int32 {
-	if a.greedy != nil {
-		d, _ := a.guard.Apply(in.Obs, a.greedy.Desired(in.Obs, in.SpecReplicas, a.lo, a.hi), a.hi)
-		return d
-	}
 	x := in.Obs.Vector(nil)
 	action, logp, value := a.actor.Sample(x, a.rng)
 	a.samples = append(a.samples, ppo.Sample{Obs: x, Action: action, LogP: logp, Value: value})

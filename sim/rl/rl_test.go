@@ -226,8 +226,9 @@ func TestValidationScoresWhatEvaluationRuns(t *testing.T) {
 	sc := cfg.Base
 	sc.Seed = episodeSeed(cfg, validationIteration, 0)
 	sc.Scenario = cfg.ValidationScenarios[0]
-	greedy := &sampler{greedy: policy.NewPolicy(m), lo: sc.MinReplicas, hi: sc.MaxReplicas}
-	loop, err := autoscale.ThroughHPAWith(greedy, autoscale.Env{MinReplicas: sc.MinReplicas, MaxReplicas: sc.MaxReplicas}, undamped)
+	env := autoscale.Env{MinReplicas: sc.MinReplicas, MaxReplicas: sc.MaxReplicas, SLOGuard: sc.SLOGuard()}
+	greedy := autoscale.NewKIS("agent", policy.NewPolicy(m), env)
+	loop, err := autoscale.ThroughHPAWith(greedy, env, undamped)
 	if err != nil {
 		t.Fatal(err)
 	}
