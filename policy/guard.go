@@ -2,7 +2,7 @@ package policy
 
 // SLOGuard is a floor under a learned policy's decision: while the observed
 // p95 latency is over the SLO and requests are waiting for a batch slot,
-// the workload gets at least one replica more than it has Ready. A greedy
+// the workload gets at least one replica more than it has Ready. Such a
 // policy can hold in a state it rarely met in training, even one where the
 // queue grows without bound; the guard bounds what such a decision costs
 // without second-guessing the policy anywhere else. Counting from Ready

@@ -15,11 +15,38 @@ import (
 	"github.com/kisproject/kis/internal/atomicfile"
 )
 
-// ModelKind and FormatVersion identify a KIScaler model file.
+// ModelKind and FormatVersion identify a KIScaler model file. Version 2
+// added Decision; a version-1 file reads as version 2 deciding greedily,
+// the only rule there was.
 const (
 	ModelKind     = "kis.io/kiscaler-ppo"
-	FormatVersion = 1
+	FormatVersion = 2
 )
+
+// Decision is how a model turns its action distribution into one replica
+// count when it serves. It belongs to the model, not to whoever loads it:
+// training keeps the checkpoint that validated best under its rule, and
+// the same weights decide differently under another
+// (docs/kiscaler-experiments.md, "The expected replica count").
+type Decision string
+
+const (
+	// DecisionGreedy applies the most likely action.
+	DecisionGreedy Decision = "greedy"
+	// DecisionExpected is the replica count each action leads to,
+	// averaged over the action probabilities and rounded. Where two
+	// actions are nearly tied it moves between them smoothly, where a
+	// small update flips a greedy policy's count.
+	DecisionExpected Decision = "expected"
+)
+
+// Validate reports an unknown rule.
+func (d Decision) Validate() error {
+	if d != DecisionGreedy && d != DecisionExpected {
+		return fmt.Errorf("decision %q: want %s or %s", d, DecisionGreedy, DecisionExpected)
+	}
+	return nil
+}
 
 // ErrChecksum is returned when a model file's contents do not match its
 // checksum: it was truncated, edited or corrupted.
@@ -34,7 +61,11 @@ type Model struct {
 	Features []string `json:"features"`
 	// Scales are the actions: action i multiplies the replica count by
 	// Scales[i] (see ApplyScale), so one policy works at 2 replicas and at 200.
-	Scales     []float64  `json:"scales"`
+	Scales []float64 `json:"scales"`
+	// Decision turns the actions' probabilities into a replica count.
+	// Empty only in a version-1 file (omitted, so that file's checksum
+	// still holds).
+	Decision   Decision   `json:"decision,omitempty"`
 	Normalizer Normalizer `json:"normalizer"`
 	// Actor maps normalised features to one logit per action; Critic to a
 	// state value.
@@ -58,6 +89,9 @@ func (m *Model) Validate() error {
 		return fmt.Errorf("observation schema %v does not match this build's %v", m.Features, FeatureNames)
 	case len(m.Scales) == 0:
 		return errors.New("no actions")
+	}
+	if err := m.Decision.Validate(); err != nil {
+		return err
 	}
 	for i, sc := range m.Scales {
 		if !(sc > 0) || !finite(sc) {
@@ -134,6 +168,9 @@ func ReadModel(r io.Reader) (*Model, error) {
 	if m.Checksum != want {
 		return nil, fmt.Errorf("%w: file says %.12s, contents hash to %.12s", ErrChecksum, m.Checksum, want)
 	}
+	if m.FormatVersion == 1 && m.Decision == "" {
+		m.FormatVersion, m.Decision = FormatVersion, DecisionGreedy
+	}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
@@ -169,9 +206,9 @@ func NewPolicy(m *Model) *Policy {
 	return &Policy{m: m, raw: make([]float64, 0, n), normed: make([]float64, n), scratch: m.Actor.NewScratch()}
 }
 
-// Desired is the replica count the policy chooses for obs: the action with
-// the highest logit (inference is greedy; sampling is for training),
-// applied to the current count and clamped to [lo, hi].
+// Desired is the replica count the policy chooses for obs by the model's
+// Decision (sampling is for training), from the current count and within
+// [lo, hi].
 func (p *Policy) Desired(obs Observation, current, lo, hi int32) int32 {
 	p.raw = obs.Vector(p.raw[:0])
 	p.m.Normalizer.Apply(p.normed, p.raw)
@@ -182,7 +219,23 @@ func (p *Policy) Desired(obs Observation, current, lo, hi int32) int32 {
 			best = i
 		}
 	}
-	return ApplyScale(current, p.m.Scales[best], lo, hi)
+	if p.m.Decision == DecisionGreedy {
+		return ApplyScale(current, p.m.Scales[best], lo, hi)
+	}
+	// Softmax weights relative to the largest logit cannot overflow.
+	var sum, weighted float64
+	for i, v := range logits {
+		w := math.Exp(v - logits[best])
+		sum += w
+		weighted += w * float64(ApplyScale(current, p.m.Scales[i], lo, hi))
+	}
+	mean := weighted / sum
+	if math.IsNaN(mean) {
+		// Logits overflowed: finite weights near the float64 limit, which
+		// validation cannot rule out. The count must stay within bounds.
+		return ApplyScale(current, p.m.Scales[best], lo, hi)
+	}
+	return int32(math.Round(mean))
 }
 
 // ApplyScale multiplies a replica count by scale, moving at least one

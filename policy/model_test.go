@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -26,7 +27,7 @@ func testModel(t *testing.T) *Model {
 	}
 	return &Model{
 		Kind: ModelKind, FormatVersion: FormatVersion, Features: FeatureNames,
-		Scales: []float64{0.8, 0.9, 1, 1.1, 1.25, 1.5}, Normalizer: *z,
+		Scales: []float64{0.8, 0.9, 1, 1.1, 1.25, 1.5}, Decision: DecisionExpected, Normalizer: *z,
 		Actor:  NewMLP([]int{n, 16, 6}, 0.01, rng),
 		Critic: NewMLP([]int{n, 16, 1}, 1, rng),
 	}
@@ -136,6 +137,15 @@ func TestBadModelFilesAreRejected(t *testing.T) {
 	if _, err := ReadModel(&buf); err == nil || !strings.Contains(err.Error(), "observation schema") {
 		t.Errorf("mismatched schema: error = %v", err)
 	}
+	for _, d := range []Decision{"", "softmax"} {
+		m = testModel(t)
+		m.Decision = d
+		buf.Reset()
+		m.Write(&buf)
+		if _, err := ReadModel(&buf); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("decision %q", d)) {
+			t.Errorf("decision %q: error = %v", d, err)
+		}
+	}
 	m = testModel(t)
 	m.Actor.Layers[1].W = m.Actor.Layers[1].W[:3]
 	buf.Reset()
@@ -148,17 +158,112 @@ func TestBadModelFilesAreRejected(t *testing.T) {
 	}
 }
 
-func BenchmarkDecision(b *testing.B) {
-	m := &Model{
-		Kind: ModelKind, FormatVersion: FormatVersion, Features: FeatureNames,
-		Scales: []float64{0.8, 0.9, 1, 1.1, 1.25, 1.5}, Normalizer: *NewNormalizer(len(FeatureNames), 5),
+// withLogits returns the test model with an actor whose logits are
+// logits whatever it sees.
+func withLogits(t *testing.T, d Decision, logits ...float64) *Policy {
+	t.Helper()
+	m := testModel(t)
+	m.Decision = d
+	out := &m.Actor.Layers[len(m.Actor.Layers)-1]
+	clear(out.W)
+	copy(out.B, logits)
+	return NewPolicy(m)
+}
+
+func TestDecisions(t *testing.T) {
+	// Scales 0.8, 0.9, 1, 1.1, 1.25, 1.5 from 10 replicas lead to 8, 9, 10,
+	// 11, 13 and 15 (ApplyScale); from 10 within [1, 12], to 12 for the
+	// last two. A logit of -100 weighs e^-100 of a logit of 0: nothing.
+	const off = -100
+	ln := math.Log
+	tests := []struct {
+		name           string
+		logits         []float64
+		hi             int32
+		greedy, expect int32
+	}{
+		{"one action", []float64{off, off, off, off, 0, off}, 20, 13, 13},
+		// (8 + 15) / 2 = 11.5 rounds away from zero; greedy takes the first maximum.
+		{"two extremes alike", []float64{0, off, off, off, off, 0}, 20, 8, 12},
+		// (2*10 + 13) / 3 = 11: the likelier action is greedy's.
+		{"two to one", []float64{off, off, ln(2), off, 0, off}, 20, 10, 11},
+		// 1/6 each: (8+9+10+11+13+15) / 6 = 11.
+		{"uniform", []float64{0, 0, 0, 0, 0, 0}, 20, 8, 11},
+		// Clamped to 12 before averaging: (8 + 12) / 2 = 10.
+		{"clamped", []float64{0, off, off, off, off, 0}, 12, 8, 10},
 	}
-	rng := rand.New(rand.NewPCG(1, 1))
-	m.Actor = NewMLP([]int{len(FeatureNames), 64, 64, 6}, 0.01, rng)
-	p := NewPolicy(m)
-	obs := Observation{RequestRate: 40, Waiting: 3, Running: 60, Ready: 6, Desired: 6, GPUUtil: 80, TimeSin: 0.5, TimeCos: 0.87}
-	b.ReportAllocs()
-	for b.Loop() {
-		p.Desired(obs, 6, 1, 20)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			obs := Observation{RequestRate: 40, Ready: 10, Desired: 10}
+			if got := withLogits(t, DecisionGreedy, tc.logits...).Desired(obs, 10, 1, tc.hi); got != tc.greedy {
+				t.Errorf("greedy: %d replicas, want %d", got, tc.greedy)
+			}
+			if got := withLogits(t, DecisionExpected, tc.logits...).Desired(obs, 10, 1, tc.hi); got != tc.expect {
+				t.Errorf("expected: %d replicas, want %d", got, tc.expect)
+			}
+		})
+	}
+}
+
+// Weights near the float64 limit pass validation (they are finite) and
+// overflow in the forward pass: infinite and NaN logits still give a
+// count within the bounds.
+func TestOverflowingLogitsStayWithinBounds(t *testing.T) {
+	for _, d := range []Decision{DecisionGreedy, DecisionExpected} {
+		m := testModel(t)
+		m.Decision = d
+		for _, l := range m.Actor.Layers {
+			for i := range l.W {
+				l.W[i] = math.MaxFloat64 * float64(1-2*(i%2))
+			}
+		}
+		p := NewPolicy(m)
+		rng := rand.New(rand.NewPCG(5, 6))
+		for range 100 {
+			obs := Observation{RequestRate: rng.Float64() * 100, Waiting: rng.Float64() * 50, Ready: 6, Desired: 6}
+			if got := p.Desired(obs, 6, 1, 20); got < 1 || got > 20 {
+				t.Fatalf("%s: %d replicas, want within [1, 20]", d, got)
+			}
+		}
+	}
+}
+
+// A version-1 file predates Decision: it reads as the greedy model it was
+// validated as, and is saved as version 2.
+func TestVersion1FileDecidesGreedily(t *testing.T) {
+	m := testModel(t)
+	m.FormatVersion, m.Decision = 1, ""
+	var buf bytes.Buffer
+	if err := m.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), `"decision"`) {
+		t.Fatalf("a version-1 file has no decision field: %s", buf.String()[:200])
+	}
+	loaded, err := ReadModel(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded.FormatVersion != FormatVersion || loaded.Decision != DecisionGreedy {
+		t.Errorf("read as version %d deciding %q, want %d deciding %q", loaded.FormatVersion, loaded.Decision, FormatVersion, DecisionGreedy)
+	}
+}
+
+func BenchmarkDecision(b *testing.B) {
+	for _, d := range []Decision{DecisionGreedy, DecisionExpected} {
+		b.Run(string(d), func(b *testing.B) {
+			m := &Model{
+				Kind: ModelKind, FormatVersion: FormatVersion, Features: FeatureNames,
+				Scales: []float64{0.8, 0.9, 1, 1.1, 1.25, 1.5}, Decision: d, Normalizer: *NewNormalizer(len(FeatureNames), 5),
+			}
+			rng := rand.New(rand.NewPCG(1, 1))
+			m.Actor = NewMLP([]int{len(FeatureNames), 64, 64, 6}, 0.01, rng)
+			p := NewPolicy(m)
+			obs := Observation{RequestRate: 40, Waiting: 3, Running: 60, Ready: 6, Desired: 6, GPUUtil: 80, TimeSin: 0.5, TimeCos: 0.87}
+			b.ReportAllocs()
+			for b.Loop() {
+				p.Desired(obs, 6, 1, 20)
+			}
+		})
 	}
 }

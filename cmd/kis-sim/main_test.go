@@ -151,6 +151,30 @@ func TestTrainPPOFlagsReachTheModel(t *testing.T) {
 	}
 }
 
+// A run's decision rule is its models': validation scored them by it, so
+// a resumed run keeps it, and refuses another one asked for explicitly.
+func TestTrainDecision(t *testing.T) {
+	if m := trainOneIteration(t); m.Decision != policy.DecisionExpected {
+		t.Errorf("default: model decides %q, want %q", m.Decision, policy.DecisionExpected)
+	}
+	dir := t.TempDir()
+	trainShort(t, dir, "--iterations", "1", "--decision", "greedy")
+	trainShort(t, dir, "--iterations", "1", "--resume")
+	for _, name := range []string{"model.json", "checkpoint.json"} {
+		m, err := policy.LoadModelFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Decision != policy.DecisionGreedy {
+			t.Errorf("resumed %s decides %q, want the run's greedy", name, m.Decision)
+		}
+	}
+	_, err := execute(t, "train", "--out", dir, "--iterations", "1", "--resume", "--decision", "expected")
+	if err == nil || !strings.Contains(err.Error(), "the checkpoint decides greedy, not --decision expected") {
+		t.Errorf("resuming with another decision: %v", err)
+	}
+}
+
 func TestTrainResumesWithoutLosingTheBestModel(t *testing.T) {
 	// unbeatable is the best score either rule knows: no reward term
 	// costs, nothing missed, at a cost that makes any later validation
@@ -243,6 +267,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--learning-rate", "0"}, "learning rate 0 must be in (0, 1)"},
 		{[]string{"train", "--gamma", "1.5"}, "gamma 1.5 must be in (0, 1]"},
 		{[]string{"train", "--entropy-coef", "-0.1"}, "entropy coef -0.1 must be >= 0"},
+		{[]string{"train", "--decision", "sampled"}, `decision "sampled": want greedy or expected`},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -98,6 +98,12 @@ afresh).`,
 				if model, err = policy.LoadModelFile(checkpointPath); err != nil {
 					return fmt.Errorf("--resume: %w", err)
 				}
+				if model.Decision != cfg.PPO.Decision {
+					if cmd.Flags().Changed("decision") {
+						return fmt.Errorf("--resume: the checkpoint decides %s, not --decision %s", model.Decision, cfg.PPO.Decision)
+					}
+					cfg.PPO.Decision = model.Decision
+				}
 				if rows, err = readCurve(filepath.Join(out, "curve.csv")); err != nil {
 					return fmt.Errorf("--resume: %w", err)
 				}
@@ -170,10 +176,11 @@ afresh).`,
 	cmd.Flags().IntVar(&cfg.EpisodesPerIteration, "episodes", cfg.EpisodesPerIteration, "episodes per iteration")
 	cmd.Flags().DurationVar(&cfg.EpisodeLength, "episode-length", cfg.EpisodeLength, "simulated time per episode")
 	cmd.Flags().IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "episodes simulated at once")
-	cmd.Flags().IntVar(&cfg.ValidateEvery, "validate-every", cfg.ValidateEvery, "iterations between validations of the greedy policy")
+	cmd.Flags().IntVar(&cfg.ValidateEvery, "validate-every", cfg.ValidateEvery, "iterations between validations of the policy as it will serve (--decision, not sampled)")
 	cmd.Flags().IntVar(&cfg.ValidationEpisodes, "validation-episodes", cfg.ValidationEpisodes, "held-out episodes per validation")
 	cmd.Flags().StringVar((*string)(&cfg.KeepBy), "keep-by", string(cfg.KeepBy), fmt.Sprintf("which validated model becomes model.json: %s (the fewest held-out requests over the SLO among those within %gx the run's fewest held-out GPU-hours so far) or %s (the highest held-out reward; how the embedded model was chosen)", rl.KeepByMisses, rl.KeepCostSlack, rl.KeepByReward))
 	cmd.Flags().StringSliceVar(&cfg.ValidationScenarios, "validation-scenarios", eval.DefaultScenarios, "scenarios the held-out validation episodes run, in turn, with seeds nothing else uses; empty: drawn like training episodes")
+	cmd.Flags().StringVar((*string)(&cfg.PPO.Decision), "decision", string(cfg.PPO.Decision), fmt.Sprintf("how the model serves, and is validated: %s (the replica count of each action, averaged over the action probabilities) or %s (the most likely action; how the embedded model was chosen)", policy.DecisionExpected, policy.DecisionGreedy))
 	cmd.Flags().Float64Var(&cfg.PPO.LearningRate, "learning-rate", cfg.PPO.LearningRate, "PPO: Adam's step size (docs/kiscaler-experiments.md measures 1e-3 against 3e-4)")
 	cmd.Flags().Float64Var(&cfg.PPO.Gamma, "gamma", cfg.PPO.Gamma, "PPO: discount per 15 s sync")
 	cmd.Flags().Float64Var(&cfg.PPO.EntropyCoef, "entropy-coef", cfg.PPO.EntropyCoef, "PPO: weight of the entropy bonus")

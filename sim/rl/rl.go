@@ -62,7 +62,8 @@ type Config struct {
 	EpisodeLength time.Duration
 	// Parallel episodes at once.
 	Parallel int
-	// ValidateEvery iterations the greedy policy is scored on
+	// ValidateEvery iterations the policy, deciding as it will serve
+	// (policy.Decision), is scored on
 	// ValidationEpisodes held-out episodes; the best scoring model is the
 	// result of training. PPO's last iterate is often not its best.
 	ValidateEvery      int
@@ -176,13 +177,13 @@ type Progress struct {
 	SLO        float64 // mean SLO attainment of the iteration's episodes
 	GPUHours   float64 // mean per episode
 	Stats      ppo.UpdateStats
-	// Validation is the greedy policy's held-out outcome; its fields are
+	// Validation is the served policy's held-out outcome; its fields are
 	// NaN on iterations without validation.
 	Validation  Validation
 	WallSeconds float64
 }
 
-// Validation is the greedy policy's outcome on the held-out episodes.
+// Validation is the served policy's outcome on the held-out episodes.
 type Validation struct {
 	Reward   float64 // mean per episode
 	OverSLO  float64 // requests over the SLO or failed, summed
@@ -342,7 +343,7 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, resume *Resume,
 	return nil
 }
 
-// Validate scores the greedy policy on cfg.ValidationEpisodes episodes
+// Validate scores the served policy on cfg.ValidationEpisodes episodes
 // that training never sees, run through the example HPA as deployed
 // (scale-down window included) and the SLO guard, as kis-sim eval runs a
 // model.
@@ -376,7 +377,7 @@ type episode struct {
 // episode's scenario and seeds derive from (seed, iteration, index) only,
 // and results are kept in index order, so the outcome does not depend on
 // goroutine scheduling.
-func rollouts(ctx context.Context, cfg Config, model *policy.Model, iteration int, greedy bool) ([]episode, error) {
+func rollouts(ctx context.Context, cfg Config, model *policy.Model, iteration int, heldOut bool) ([]episode, error) {
 	eps := make([]episode, cfg.EpisodesPerIteration)
 	errs := make([]error, len(eps))
 	next := make(chan int)
@@ -387,7 +388,7 @@ func rollouts(ctx context.Context, cfg Config, model *policy.Model, iteration in
 			defer wg.Done()
 			actor, p := ppo.NewActor(model), policy.NewPolicy(model)
 			for i := range next {
-				eps[i], errs[i] = runEpisode(cfg, actor, p, greedy, model.Scales, iteration, i)
+				eps[i], errs[i] = runEpisode(cfg, actor, p, heldOut, model.Scales, iteration, i)
 			}
 		}()
 	}
@@ -491,8 +492,8 @@ func servableReplicas(spec *cluster.Spec) float64 {
 }
 
 // episodeConfig draws an episode's simulation from cfg: its cluster,
-// scenario and scale-down costs. greedy episodes are validation episodes.
-func episodeConfig(cfg Config, rng *rand.Rand, seed uint64, greedy bool, index int) sim.Config {
+// scenario and scale-down costs. heldOut episodes are validation episodes.
+func episodeConfig(cfg Config, rng *rand.Rand, seed uint64, heldOut bool, index int) sim.Config {
 	sc := cfg.Base
 	sc.Seed = seed
 	sc.RecordSeries = true
@@ -503,7 +504,7 @@ func episodeConfig(cfg Config, rng *rand.Rand, seed uint64, greedy bool, index i
 	bursty := cfg.BurstyShare > 0 && rng.Float64() < cfg.BurstyShare
 	sc.Scenario = Scenario(rng, cfg.Patterns, cfg.EpisodeLength, sim.ReplicaCapacity(&sc.Profile), servableReplicas(sc.Cluster), bursty)
 	switch {
-	case greedy && len(cfg.ValidationScenarios) > 0:
+	case heldOut && len(cfg.ValidationScenarios) > 0:
 		sc.Scenario = cfg.ValidationScenarios[index%len(cfg.ValidationScenarios)]
 	// Drawn only when traces are configured, so that runs without them
 	// keep their episodes.
@@ -513,30 +514,30 @@ func episodeConfig(cfg Config, rng *rand.Rand, seed uint64, greedy bool, index i
 		sc.Loop, sc.Duration = true, cfg.EpisodeLength
 	}
 	// Drawn only when set, like the trace share.
-	if cfg.UncostedShare > 0 && !greedy && rng.Float64() < cfg.UncostedShare {
+	if cfg.UncostedShare > 0 && !heldOut && rng.Float64() < cfg.UncostedShare {
 		sc.IgnoreDeletionCost = true
 	}
 	return sc
 }
 
-func runEpisode(cfg Config, actor *ppo.Actor, greedyPolicy *policy.Policy, greedy bool, scales []float64, iteration, index int) (episode, error) {
+func runEpisode(cfg Config, actor *ppo.Actor, served *policy.Policy, heldOut bool, scales []float64, iteration, index int) (episode, error) {
 	seed := episodeSeed(cfg, iteration, index)
 	rng := rand.New(rand.NewPCG(seed, 0x65))
-	sc := episodeConfig(cfg, rng, seed, greedy, index)
+	sc := episodeConfig(cfg, rng, seed, heldOut, index)
 	agent := &sampler{actor: actor, rng: rng, scales: scales, lo: sc.MinReplicas, hi: sc.MaxReplicas}
 	sc.Scaler = agent.Name()
 	// The policy acts through the HPA that realises its decisions in a
 	// cluster, so it learns what its actions do there, except for its
-	// scale-down window (undamped). Validation serves the greedy policy as
-	// kis-sim eval and the adapter do, window and SLO guard included: it
+	// scale-down window (undamped). Validation serves the policy by its model's
+	// decision rule, not sampled, as kis-sim eval and the adapter do, window and SLO guard included: it
 	// chooses the model that will be served, so it scores the loop that
 	// serves it. Training's samples are the policy's own actions, unguarded.
 	env := autoscale.Env{MinReplicas: sc.MinReplicas, MaxReplicas: sc.MaxReplicas}
 	var decider autoscale.Autoscaler = agent
 	adjust := undamped
-	if greedy {
+	if heldOut {
 		env.SLOGuard = sc.SLOGuard()
-		decider, adjust = autoscale.NewKIS(sc.Scaler, greedyPolicy, env), nil
+		decider, adjust = autoscale.NewKIS(sc.Scaler, served, env), nil
 	}
 	scaler, err := autoscale.ThroughHPAWith(decider, env, adjust)
 	if err != nil {

@@ -199,13 +199,17 @@ func TestValidationRunsConfiguredScenarios(t *testing.T) {
 	}
 }
 
-// A held-out episode scores the greedy policy as kis-sim eval scores a
+// A held-out episode scores the served policy as kis-sim eval scores a
 // model: through the example HPA with its scale-down window, as a cluster
 // runs it, not through training's undamped loop.
 func TestValidationScoresWhatEvaluationRuns(t *testing.T) {
 	cfg := smallConfig()
 	cfg.ValidationScenarios = []string{"periodic:duration=20m,period=8m"}
 	cfg.ValidationEpisodes = 1
+	// Untrained, the actions are about equally likely: their expected
+	// count only ever grows, while the most likely one also shrinks the
+	// fleet, which the window damps.
+	cfg.PPO.Decision = policy.DecisionGreedy
 	m, err := ppo.NewModel(cfg.PPO)
 	if err != nil {
 		t.Fatal(err)
@@ -227,12 +231,12 @@ func TestValidationScoresWhatEvaluationRuns(t *testing.T) {
 	sc.Seed = episodeSeed(cfg, validationIteration, 0)
 	sc.Scenario = cfg.ValidationScenarios[0]
 	env := autoscale.Env{MinReplicas: sc.MinReplicas, MaxReplicas: sc.MaxReplicas, SLOGuard: sc.SLOGuard()}
-	greedy := autoscale.NewKIS("agent", policy.NewPolicy(m), env)
-	loop, err := autoscale.ThroughHPAWith(greedy, env, undamped)
+	served := autoscale.NewKIS("agent", policy.NewPolicy(m), env)
+	loop, err := autoscale.ThroughHPAWith(served, env, undamped)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc.Scaler = greedy.Name()
+	sc.Scaler = served.Name()
 	s, err := sim.NewWithAutoscaler(sc, loop)
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +263,7 @@ func evalFirstValidationEpisode(t *testing.T, cfg Config, path string) Validatio
 	return Validation{Reward: r.Reward, OverSLO: float64(r.Requests - r.SLOMet), GPUHours: r.GPUHours}
 }
 
-// Validation serves the greedy policy with the SLO guard, as kis-sim eval
+// Validation serves the policy with the SLO guard, as kis-sim eval
 // and the adapter do, unless the configuration turns it off. A policy that
 // always holds is one the guard must rescue on a ramp.
 func TestValidationServesTheSLOGuard(t *testing.T) {
@@ -427,11 +431,11 @@ func TestBadEpisodeSettingsRejected(t *testing.T) {
 }
 
 // drawn counts how many of 1000 episodes drawn from cfg (training, or
-// validation when greedy) satisfy is.
-func drawn(cfg Config, rng *rand.Rand, greedy bool, is func(sim.Config) bool) int {
+// validation when heldOut) satisfy is.
+func drawn(cfg Config, rng *rand.Rand, heldOut bool, is func(sim.Config) bool) int {
 	n := 0
 	for i := range 1000 {
-		if is(episodeConfig(cfg, rng, uint64(i), greedy, i)) {
+		if is(episodeConfig(cfg, rng, uint64(i), heldOut, i)) {
 			n++
 		}
 	}
