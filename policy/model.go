@@ -219,23 +219,28 @@ func (p *Policy) Desired(obs Observation, current, lo, hi int32) int32 {
 			best = i
 		}
 	}
-	if p.m.Decision == DecisionGreedy {
-		return ApplyScale(current, p.m.Scales[best], lo, hi)
+	if p.m.Decision == DecisionExpected {
+		// NaN only where the logits overflowed (finite weights near the
+		// float64 limit, which validation cannot rule out); the most likely
+		// action still gives a count within bounds.
+		if mean := p.expectedCount(logits, best, current, lo, hi); !math.IsNaN(mean) {
+			return int32(math.Round(mean))
+		}
 	}
-	// Softmax weights relative to the largest logit cannot overflow.
+	return ApplyScale(current, p.m.Scales[best], lo, hi)
+}
+
+// expectedCount averages the count each action leads to over the softmax
+// of logits, weighted relative to the largest, logits[best], so that no
+// weight overflows.
+func (p *Policy) expectedCount(logits []float64, best int, current, lo, hi int32) float64 {
 	var sum, weighted float64
 	for i, v := range logits {
 		w := math.Exp(v - logits[best])
 		sum += w
 		weighted += w * float64(ApplyScale(current, p.m.Scales[i], lo, hi))
 	}
-	mean := weighted / sum
-	if math.IsNaN(mean) {
-		// Logits overflowed: finite weights near the float64 limit, which
-		// validation cannot rule out. The count must stay within bounds.
-		return ApplyScale(current, p.m.Scales[best], lo, hi)
-	}
-	return int32(math.Round(mean))
+	return weighted / sum
 }
 
 // ApplyScale multiplies a replica count by scale, moving at least one

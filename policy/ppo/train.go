@@ -57,13 +57,14 @@ func DefaultPPOConfig() PPOConfig {
 
 // Validate reports the first unusable hyper-parameter.
 func (c *PPOConfig) Validate() error {
+	if err := c.Decision.Validate(); err != nil {
+		return fmt.Errorf("ppo: %w", err)
+	}
 	switch {
 	case len(c.Hidden) == 0:
 		return errors.New("ppo: at least one hidden layer")
 	case len(c.Scales) < 2:
 		return errors.New("ppo: at least two actions (scales)")
-	case c.Decision.Validate() != nil:
-		return fmt.Errorf("ppo: %w", c.Decision.Validate())
 	case !(c.Gamma > 0 && c.Gamma <= 1) || !(c.Lambda >= 0 && c.Lambda <= 1):
 		return fmt.Errorf("ppo: gamma %v must be in (0, 1] and lambda %v in [0, 1]", c.Gamma, c.Lambda)
 	case !(c.ClipEpsilon > 0 && c.ClipEpsilon < 1):

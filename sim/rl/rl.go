@@ -528,10 +528,10 @@ func runEpisode(cfg Config, actor *ppo.Actor, served *policy.Policy, heldOut boo
 	sc.Scaler = agent.Name()
 	// The policy acts through the HPA that realises its decisions in a
 	// cluster, so it learns what its actions do there, except for its
-	// scale-down window (undamped). Validation serves the policy by its model's
-	// decision rule, not sampled, as kis-sim eval and the adapter do, window and SLO guard included: it
-	// chooses the model that will be served, so it scores the loop that
-	// serves it. Training's samples are the policy's own actions, unguarded.
+	// scale-down window (undamped). Validation serves the policy by its
+	// model's decision rule, not sampled, as kis-sim eval and the adapter
+	// do, window and SLO guard included: it chooses the model that will be
+	// served, so it scores the loop that serves it. Training's samples are the policy's own actions, unguarded.
 	env := autoscale.Env{MinReplicas: sc.MinReplicas, MaxReplicas: sc.MaxReplicas}
 	var decider autoscale.Autoscaler = agent
 	adjust := undamped
