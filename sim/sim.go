@@ -168,6 +168,9 @@ func newSimulation(cfg Config, scaler autoscale.Autoscaler, live bool) (*Simulat
 		SyncPeriod: cfg.SyncPeriod, Capacity: ReplicaCapacity(s.prof), MaxBatch: s.prof.MaxBatch,
 		Lead: s.typicalColdStart(), FutureRate: src.Rate, SLOGuard: cfg.SLOGuard(),
 	}
+	if sched, ok := src.(traffic.Scheduled); ok {
+		env.Jumps = sched.Jumps()
+	}
 	s.scaler = scaler
 	if s.scaler == nil {
 		if s.scaler, err = autoscale.Parse(cfg.Scaler, env); err != nil {

@@ -49,6 +49,21 @@ func TestActionsMatterOnSpike(t *testing.T) {
 	}
 }
 
+// The spike pattern's jumps reach the schedule scaler: it holds the fleet
+// that serves a spike through each spike's window and the base fleet
+// between them, so it serves as well as that fleet held all hour, for
+// fewer GPU-hours.
+func TestScheduleScalerKnowsTheSpikeWindows(t *testing.T) {
+	held := run(t, func(c *sim.Config) { c.Scaler = "fixed:7" })
+	sched := run(t, func(c *sim.Config) { c.Scaler = "schedule:high=7" })
+	if sched.SLOMet < held.SLOMet {
+		t.Errorf("schedule:high=7 served %d requests within the SLO, fixed:7 %d", sched.SLOMet, held.SLOMet)
+	}
+	if sched.GPUHours > 0.85*held.GPUHours {
+		t.Errorf("schedule:high=7 ran %.2f GPU-hours, want well under fixed:7's %.2f", sched.GPUHours, held.GPUHours)
+	}
+}
+
 func abs(v float64) float64 {
 	if v < 0 {
 		return -v
@@ -175,6 +190,7 @@ func TestBadConfigErrors(t *testing.T) {
 		{"bounds", func(c *sim.Config) { c.MinReplicas = 5; c.MaxReplicas = 2 }, "min replicas (5) <= max replicas (2)"},
 		{"balancer", func(c *sim.Config) { c.Balancer = "round-robin" }, `unknown balancer "round-robin"`},
 		{"reward weight", func(c *sim.Config) { c.Reward.SLO = math.NaN() }, "reward weights must be finite and >= 0"},
+		{"schedule on ramp", func(c *sim.Config) { c.Scenario = "ramp"; c.Scaler = "schedule:high=7" }, "no jumps to schedule"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -73,7 +73,7 @@ func newCompareCommand() *cobra.Command {
 				defer file.Close()
 				w = file
 			}
-			command := "go run ./cmd/kis-sim compare " + strings.Join(os.Args[2:], " ")
+			command := "go run ./cmd/kis-sim compare " + shellJoin(os.Args[2:])
 			if err := eval.WriteMarkdown(w, cmps, command, seeds); err != nil {
 				return fmt.Errorf("writing %s: %w", out, err)
 			}
@@ -88,4 +88,22 @@ func newCompareCommand() *cobra.Command {
 	cmd.Flags().IntVar(&parallel, "parallel", runtime.GOMAXPROCS(0), "runs simulated at once")
 	cmd.Flags().StringVar(&out, "out", "", "write the Markdown here instead of stdout")
 	return cmd
+}
+
+// shellJoin joins args into a command line a shell reads back as the same
+// args: a table's command must run as written, and a scaler spec with
+// parameters (--baselines '"hpa:gpu=60,down=0s"') needs its quotes.
+func shellJoin(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = a
+		if a == "" || strings.ContainsFunc(a, needsQuoting) {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(quoted, " ")
+}
+
+func needsQuoting(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=,+@%", r))
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,6 +65,24 @@ func TestCompareMatchesTheOracleOnceEach(t *testing.T) {
 	}
 	if !strings.Contains(out, "| matched oracle |") || strings.Count(out, "| ramp:duration=5m | `oracle` |") != 1 || !strings.Contains(out, "| ramp:duration=5m | `fixed:2` |") {
 		t.Errorf("compare output:\n%s", out)
+	}
+}
+
+// The command above a comparison table runs as written: a shell reads
+// shellJoin's line back as the same arguments.
+func TestShellJoinRoundTrips(t *testing.T) {
+	args := []string{"--seeds", "10", "--scenarios", "spike,random", "--baselines",
+		`"schedule:high=6,lead=80s","schedule:high=7"`, "a b", "it's", "", "$HOME", "--out", "docs/t.md"}
+	out, err := exec.Command("bash", "-c", `printf '%s\0' `+shellJoin(args)).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+	if !slices.Equal(got, args) {
+		t.Errorf("bash read %q back as %q", shellJoin(args), got)
+	}
+	if line := shellJoin([]string{"--seeds", "10", "--baselines", "queue,fixed:8"}); line != "--seeds 10 --baselines queue,fixed:8" {
+		t.Errorf("plain arguments quoted: %s", line)
 	}
 }
 

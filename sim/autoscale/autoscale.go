@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kisproject/kis/policy"
+	"github.com/kisproject/kis/sim/traffic"
 )
 
 // Autoscaler decides a workload's replica count once per sync period.
@@ -69,13 +70,16 @@ type Env struct {
 	Lead time.Duration
 	// FutureRate is the true arrival intensity; only the oracle may use it.
 	FutureRate func(time.Duration) float64
+	// Jumps are the windows in which the load may jump, known from the
+	// pattern's parameters (none for traces); only Schedule uses them.
+	Jumps []traffic.Jump
 	// SLOGuard is the floor KIScaler's decisions are served with, as the
 	// adapter serves them (the zero value is off).
 	SLOGuard policy.SLOGuard
 }
 
 // Known lists the scaler specs Parse accepts, for help texts.
-const Known = "hpa[:gpu=<percent>|queue=<waiting per pod>[,tolerance=<f>][,down=<window>]], fixed:<n>, queue[:<outstanding per replica>], predictive, kis[:<model file>], oracle[:headroom=<f>]"
+const Known = "hpa[:gpu=<percent>|queue=<waiting per pod>[,tolerance=<f>][,down=<window>]], fixed:<n>, queue[:<outstanding per replica>], predictive, kis[:<model file>], oracle[:headroom=<f>], schedule:high=<n>[,headroom=<f>][,lead=<duration>]"
 
 // Parse builds an autoscaler from its spec.
 func Parse(spec string, env Env) (Autoscaler, error) {
@@ -103,6 +107,8 @@ func Parse(spec string, env Env) (Autoscaler, error) {
 		return newKIS(spec, arg, env)
 	case "oracle":
 		return newOracle(spec, arg, env)
+	case "schedule":
+		return newSchedule(spec, arg, env)
 	}
 	return nil, fmt.Errorf("unknown scaler %q (known: %s)", spec, Known)
 }

@@ -145,6 +145,54 @@ func (p Pattern) Validate() error {
 
 const jitterBin = 10 * time.Second
 
+// The shapes of the abrupt moves: a random level moves to the next over
+// levelMove, a spike rises and falls over spikeEdge, and each spike is
+// displaced from its slot by up to spikeShift of the period either way.
+const (
+	levelMove  = 30 * time.Second
+	spikeEdge  = 15 * time.Second
+	spikeShift = 0.2
+)
+
+// Jump is a window in which a pattern's load may move abruptly. It follows
+// from the pattern's parameters alone, before anything is drawn: a scaler
+// that knows the pattern, but not its draws, knows its jumps.
+type Jump struct {
+	From, To time.Duration
+	// Over is a rate that splits the window's load: a spike is above it,
+	// the base below, so once the load has risen above Over and fallen
+	// back the spike is over. Zero for a level change, which is over at To.
+	Over float64
+}
+
+// Scheduled is a Source whose load moves abruptly only inside known jumps.
+type Scheduled interface {
+	Jumps() []Jump
+}
+
+// Jumps lists p's jumps in time order: the window each spike falls in, or
+// the moves from one random level to the next. Ramp and periodic move
+// smoothly and have none.
+func (p Pattern) Jumps() []Jump {
+	var jumps []Jump
+	switch p.Kind {
+	case Random:
+		for at := p.Period; at < p.Duration; at += p.Period {
+			jumps = append(jumps, Jump{From: at, To: at + levelMove})
+		}
+	case Spike:
+		shift := time.Duration(spikeShift * float64(p.Period))
+		for at := p.Period / 2; at < p.Duration; at += p.Period {
+			jumps = append(jumps, Jump{
+				From: at - shift - spikeEdge,
+				To:   at + shift + p.SpikeLength + spikeEdge,
+				Over: (p.Base + p.Peak) / 2,
+			})
+		}
+	}
+	return jumps
+}
+
 // patternSource is a non-homogeneous Poisson process sampled by thinning
 // (Lewis & Shedler): candidates at the bounding rate, each kept with
 // probability Rate(t)/bound. Everything random about the intensity (jitter,
@@ -180,9 +228,10 @@ func NewPatternSource(p Pattern, rng *rand.Rand, in, out workload.TokenDist) (So
 			s.levels[i] = p.Base + (p.Peak-p.Base)*rng.Float64()
 		}
 	case Spike:
-		// Spikes every Period on average, each displaced by up to ±20% of it.
+		// Spikes every Period on average, each displaced by up to
+		// ±spikeShift of it.
 		for at := p.Period / 2; at < p.Duration; at += p.Period {
-			shift := time.Duration((rng.Float64()*0.4 - 0.2) * float64(p.Period))
+			shift := time.Duration((rng.Float64()*(2*spikeShift) - spikeShift) * float64(p.Period))
 			s.spikes = append(s.spikes, at+shift)
 		}
 	}
@@ -216,27 +265,25 @@ func (s *patternSource) shape(t time.Duration) float64 {
 	case Periodic:
 		return p.Base + span*(1-math.Cos(2*math.Pi*x/p.Period.Seconds()))/2
 	case Random:
-		// Piecewise-constant levels joined by 30 s linear transitions.
+		// Piecewise-constant levels joined by linear moves of levelMove.
 		i := int(t / p.Period)
 		into := t - time.Duration(i)*p.Period
-		const ramp = 30 * time.Second
-		if i == 0 || into >= ramp {
+		if i == 0 || into >= levelMove {
 			return s.levels[i]
 		}
-		f := into.Seconds() / ramp.Seconds()
+		f := into.Seconds() / levelMove.Seconds()
 		return s.levels[i-1] + (s.levels[i]-s.levels[i-1])*f
-	default: // Spike: 15 s rise, SpikeLength at peak, 15 s fall.
-		const edge = 15 * time.Second
+	default: // Spike: spikeEdge rise, SpikeLength at peak, spikeEdge fall.
 		for _, at := range s.spikes {
 			switch {
-			case t < at-edge || t > at+p.SpikeLength+edge:
+			case t < at-spikeEdge || t > at+p.SpikeLength+spikeEdge:
 				continue
 			case t < at:
-				return p.Base + span*(t-at+edge).Seconds()/edge.Seconds()
+				return p.Base + span*(t-at+spikeEdge).Seconds()/spikeEdge.Seconds()
 			case t <= at+p.SpikeLength:
 				return p.Peak
 			default:
-				return p.Peak - span*(t-at-p.SpikeLength).Seconds()/edge.Seconds()
+				return p.Peak - span*(t-at-p.SpikeLength).Seconds()/spikeEdge.Seconds()
 			}
 		}
 		return p.Base
@@ -244,6 +291,9 @@ func (s *patternSource) shape(t time.Duration) float64 {
 }
 
 func (s *patternSource) End() time.Duration { return s.p.Duration }
+
+// Jumps implements Scheduled.
+func (s *patternSource) Jumps() []Jump { return s.p.Jumps() }
 
 func (s *patternSource) Next() (Request, bool) {
 	end := s.p.Duration.Seconds()

@@ -70,6 +70,65 @@ func TestSpikePatternReachesPeakBriefly(t *testing.T) {
 	}
 }
 
+// Outside its jumps a pattern's noiseless load holds still, whatever was
+// drawn: a scaler that knows the jumps is surprised by nothing else. Each
+// spike window holds exactly one spike, whose load is above Over while the
+// base is below it; ramp and periodic move smoothly and have no jumps.
+func TestJumpsHoldEveryAbruptMove(t *testing.T) {
+	for _, spec := range []string{"spike", "spike:period=4m,spike=30s", "random", "random:period=1m"} {
+		p, err := ParsePattern(spec, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jumps := p.Jumps()
+		if len(jumps) == 0 {
+			t.Fatalf("%s: no jumps", spec)
+		}
+		for seed := uint64(1); seed <= 5; seed++ {
+			src, err := NewPatternSource(p, rand.New(rand.NewPCG(seed, 1)), tokens, tokens)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps := src.(*patternSource)
+			inJump := func(at time.Duration) int {
+				for i, j := range jumps {
+					if at >= j.From && at <= j.To {
+						return i
+					}
+				}
+				return -1
+			}
+			prev := ps.shape(0)
+			for at := time.Second; at < p.Duration; at += time.Second {
+				now := ps.shape(at)
+				if now != prev && inJump(at) < 0 && inJump(at-time.Second) < 0 {
+					t.Fatalf("%s seed %d: the load moves from %v to %v at %v, outside every jump", spec, seed, prev, now, at)
+				}
+				prev = now
+			}
+			if p.Kind == Spike {
+				if len(ps.spikes) != len(jumps) {
+					t.Fatalf("%s seed %d: %d spikes in %d windows", spec, seed, len(ps.spikes), len(jumps))
+				}
+				for i, at := range ps.spikes {
+					if j := jumps[i]; at-spikeEdge < j.From || at+p.SpikeLength+spikeEdge > j.To || !(p.Base < j.Over && j.Over < p.Peak) {
+						t.Errorf("%s seed %d: spike %d at %v does not fit its window %+v", spec, seed, i, at, j)
+					}
+				}
+			}
+		}
+	}
+	for _, spec := range []string{"ramp", "periodic"} {
+		p, err := ParsePattern(spec, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if jumps := p.Jumps(); len(jumps) != 0 {
+			t.Errorf("%s: jumps %v, want none", spec, jumps)
+		}
+	}
+}
+
 // The thinning sampler must produce as many arrivals as the intensity
 // integrates to: for a constant 50 req/s over 1h, 180000 +- 4 sigma.
 func TestArrivalCountMatchesIntensity(t *testing.T) {

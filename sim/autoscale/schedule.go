@@ -1,0 +1,121 @@
+package autoscale
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kisproject/kis/sim/traffic"
+)
+
+// Schedule knows when a pattern's load may jump, but not how far: the
+// windows of its jumps (traffic.Pattern.Jumps), which follow from the
+// pattern's parameters, and nothing that was drawn. From one lead time
+// before a window opens until the jump is over it holds High replicas; in
+// between it sizes the fleet for the load Prometheus shows. It is the
+// causal scaler with the most foresight a pattern allows, and measures what
+// knowing the pattern would be worth to a scaler that sees only the past;
+// it is not one to deploy, since real traffic keeps no such schedule.
+type Schedule struct {
+	name     string
+	env      Env
+	high     int32
+	headroom float64
+	lead     time.Duration
+	// next is the first jump not yet over; rose records that the load has
+	// been seen above its Over rate.
+	next int
+	rose bool
+}
+
+// scheduleSettle is how long after a level change's window Schedule waits
+// before sizing for the new level: one scrape, so that the outstanding
+// requests it sizes by show it.
+const scheduleSettle = 15 * time.Second
+
+func newSchedule(spec, args string, env Env) (*Schedule, error) {
+	if len(env.Jumps) == 0 {
+		return nil, fmt.Errorf("scaler %q: the scenario has no jumps to schedule (only the spike and random patterns do)", spec)
+	}
+	if !(env.Capacity > 0) || env.MaxBatch < 1 {
+		return nil, fmt.Errorf("scaler %q needs a replica capacity > 0 and a batch size >= 1", spec)
+	}
+	s := &Schedule{name: spec, env: env, headroom: 0.8, lead: env.Lead}
+	usage := fmt.Errorf("scaler %q: want schedule:high=<replicas>[,headroom=<0 < f <= %g>][,lead=<duration >= 0>]", spec, float64(maxOracleHeadroom))
+	for _, kv := range strings.Split(args, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, usage
+		}
+		switch k {
+		case "high":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < int(env.MinReplicas) || n > int(env.MaxReplicas) {
+				return nil, fmt.Errorf("scaler %q: high must be a replica count in [%d, %d]", spec, env.MinReplicas, env.MaxReplicas)
+			}
+			s.high = int32(n)
+		case "headroom":
+			f, err := parseFloatArg(v)
+			if err != nil || f <= 0 || f > maxOracleHeadroom {
+				return nil, usage
+			}
+			s.headroom = f
+		case "lead":
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return nil, fmt.Errorf("scaler %q: lead must be a duration >= 0", spec)
+			}
+			s.lead = d
+		default:
+			return nil, fmt.Errorf("scaler %q: unknown parameter %q (known: high, headroom, lead)", spec, k)
+		}
+	}
+	if s.high == 0 {
+		return nil, usage
+	}
+	return s, nil
+}
+
+// Name implements Autoscaler.
+func (s *Schedule) Name() string { return s.name }
+
+// Desired implements Autoscaler.
+func (s *Schedule) Desired(in *Input) int32 {
+	for s.next < len(s.env.Jumps) {
+		j := s.env.Jumps[s.next]
+		if in.Now < j.From-s.lead {
+			break
+		}
+		if !s.over(j, in) {
+			return s.high
+		}
+		s.next++
+		s.rose = false
+	}
+	return min(s.high, s.sized(in))
+}
+
+// over reports whether jump j has passed: a spike once the load has risen
+// above j.Over and fallen back, any jump once its window has closed.
+func (s *Schedule) over(j traffic.Jump, in *Input) bool {
+	if j.Over > 0 {
+		if in.Obs.RequestRate > j.Over {
+			s.rose = true
+		} else if s.rose {
+			return true
+		}
+	}
+	return in.Now >= j.To+scheduleSettle
+}
+
+// sized is the fleet for the load as Prometheus shows it: the request rate
+// over the reference capacity, scaled by headroom, or the outstanding
+// requests at half a batch per replica, whichever asks more. The rate is a
+// one-minute rate() of scrapes and shows a new level a minute late; the
+// outstanding requests are a gauge and show it at the next scrape.
+func (s *Schedule) sized(in *Input) int32 {
+	byRate := ceilReplicas(s.headroom * in.Obs.RequestRate / s.env.Capacity)
+	byOutstanding := ceilReplicas((in.Obs.Waiting + in.Obs.Running) / (float64(s.env.MaxBatch) / 2))
+	return clamp(max(byRate, byOutstanding), s.env.MinReplicas, s.env.MaxReplicas)
+}
