@@ -79,7 +79,7 @@ type Env struct {
 }
 
 // Known lists the scaler specs Parse accepts, for help texts.
-const Known = "hpa[:gpu=<percent>|queue=<waiting per pod>[,tolerance=<f>][,down=<window>]], fixed:<n>, queue[:<outstanding per replica>], predictive, kis[:<model file>], oracle[:headroom=<f>], schedule:high=<n>[,headroom=<f>][,lead=<duration>]"
+const Known = "hpa[:gpu=<percent>|queue=<waiting per pod>[,tolerance=<f>][,down=<window>]], fixed:<n>, queue[:<outstanding per replica>], predictive, kis[:<model file>], oracle[:headroom=<f>], schedule:high=<n>[,headroom=<f>][,lead=<duration>][,stabilize=<duration>]"
 
 // Parse builds an autoscaler from its spec.
 func Parse(spec string, env Env) (Autoscaler, error) {

@@ -23,6 +23,11 @@ type Schedule struct {
 	high     int32
 	headroom float64
 	lead     time.Duration
+	// stabilize keeps the fleet between holds at the highest size it asked
+	// for in that long, as the HPA's scale-down stabilisation does; sizes
+	// are those asks. A hold asks for none, so it leaves no high behind.
+	stabilize time.Duration
+	sizes     []timestamped
 	// next is the first jump not yet over; rose records that the load has
 	// been seen above its Over rate.
 	next int
@@ -42,7 +47,7 @@ func newSchedule(spec, args string, env Env) (*Schedule, error) {
 		return nil, fmt.Errorf("scaler %q needs a replica capacity > 0 and a batch size >= 1", spec)
 	}
 	s := &Schedule{name: spec, env: env, headroom: 0.8, lead: env.Lead}
-	usage := fmt.Errorf("scaler %q: want schedule:high=<replicas>[,headroom=<0 < f <= %g>][,lead=<duration >= 0>]", spec, float64(maxOracleHeadroom))
+	usage := fmt.Errorf("scaler %q: want schedule:high=<replicas>[,headroom=<0 < f <= %g>][,lead=<duration >= 0>][,stabilize=<duration >= 0>]", spec, float64(maxOracleHeadroom))
 	for _, kv := range strings.Split(args, ",") {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
@@ -67,8 +72,14 @@ func newSchedule(spec, args string, env Env) (*Schedule, error) {
 				return nil, fmt.Errorf("scaler %q: lead must be a duration >= 0", spec)
 			}
 			s.lead = d
+		case "stabilize":
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return nil, fmt.Errorf("scaler %q: stabilize must be a duration >= 0", spec)
+			}
+			s.stabilize = d
 		default:
-			return nil, fmt.Errorf("scaler %q: unknown parameter %q (known: high, headroom, lead)", spec, k)
+			return nil, fmt.Errorf("scaler %q: unknown parameter %q (known: high, headroom, lead, stabilize)", spec, k)
 		}
 	}
 	if s.high == 0 {
@@ -93,7 +104,23 @@ func (s *Schedule) Desired(in *Input) int32 {
 		s.next++
 		s.rose = false
 	}
-	return min(s.high, s.sized(in))
+	return min(s.high, s.stabilized(in.Now, s.sized(in)))
+}
+
+// stabilized is the highest size asked for in the last stabilize, so that
+// a gauge hovering at a replica boundary does not add and remove a replica
+// every other sync.
+func (s *Schedule) stabilized(now time.Duration, size int32) int32 {
+	want := size
+	kept := s.sizes[:0]
+	for _, h := range s.sizes {
+		if h.at > now-s.stabilize {
+			kept = append(kept, h)
+			want = max(want, h.value)
+		}
+	}
+	s.sizes = append(kept, timestamped{value: size, at: now})
+	return want
 }
 
 // over reports whether jump j has passed: a spike once the load has risen

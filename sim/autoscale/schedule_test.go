@@ -58,6 +58,37 @@ func TestScheduleHoldsHighThroughEachJump(t *testing.T) {
 	}
 }
 
+// Hand-computed with stabilize=60s: between holds the fleet is the
+// highest size asked for in the last minute; a hold asks for none, so the
+// fleet falls from high to the size the load asks at once.
+func TestScheduleStabilizesTheFleetBetweenHolds(t *testing.T) {
+	s, err := newSchedule("schedule:high=8,stabilize=60s", "high=8,stabilize=60s", scheduleEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		at          time.Duration
+		rate, queue float64
+		want        int32
+		why         string
+	}{
+		{100 * time.Second, 20, 40, 3, "ceil(40/16) = 3"},
+		{115 * time.Second, 20, 10, 3, "sized 2, but 3 within the last minute"},
+		{160 * time.Second, 20, 10, 2, "the 3 of 100 s is a minute old"},
+		{240 * time.Second, 20, 10, 8, "one lead before the window"},
+		{330 * time.Second, 80, 120, 8, "the spike"},
+		{360 * time.Second, 30, 40, 3, "the spike is over: the hold left no high behind"},
+		{375 * time.Second, 10, 0, 3, "sized 1, but 3 within the last minute"},
+		{421 * time.Second, 10, 0, 1, "the 3 of 360 s is over a minute old"},
+	}
+	for _, st := range steps {
+		got := s.Desired(&Input{Now: st.at, Obs: policy.Observation{RequestRate: st.rate, Running: st.queue}})
+		if got != st.want {
+			t.Errorf("at %v (%s): %d replicas, want %d", st.at, st.why, got, st.want)
+		}
+	}
+}
+
 // Syncs are 15 s apart: one that comes only after a whole window has
 // passed moves past it without holding high.
 func TestScheduleSkipsAWindowThatPassedBetweenSyncs(t *testing.T) {
@@ -93,6 +124,8 @@ func TestScheduleSpecErrors(t *testing.T) {
 		{"schedule:high=8,headroom=NaN", scheduleEnv(), "headroom=<0 < f"},
 		{"schedule:high=8,lead=-1s", scheduleEnv(), "lead must be a duration >= 0"},
 		{"schedule:high=8,lead=90", scheduleEnv(), "lead must be a duration >= 0"},
+		{"schedule:high=8,stabilize=-1m", scheduleEnv(), "stabilize must be a duration >= 0"},
+		{"schedule:high=8,stabilize=60", scheduleEnv(), "stabilize must be a duration >= 0"},
 		{"schedule:high=8,window=1m", scheduleEnv(), `unknown parameter "window"`},
 	}
 	for _, tc := range tests {
@@ -101,7 +134,7 @@ func TestScheduleSpecErrors(t *testing.T) {
 			t.Errorf("Parse(%q) error = %v, want one containing %q", tc.spec, err, tc.want)
 		}
 	}
-	if _, err := Parse("schedule:high=8,headroom=0.7,lead=90s", scheduleEnv()); err != nil {
+	if _, err := Parse("schedule:high=8,headroom=0.7,lead=90s,stabilize=1m", scheduleEnv()); err != nil {
 		t.Errorf("a full spec: %v", err)
 	}
 }
