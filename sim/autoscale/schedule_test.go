@@ -21,6 +21,24 @@ func scheduleEnv() Env {
 	}
 }
 
+// scheduleStep is one sync: the load it sees and the fleet it must ask for.
+type scheduleStep struct {
+	at          time.Duration
+	rate, queue float64
+	want        int32
+	why         string
+}
+
+func checkScheduleSteps(t *testing.T, s *Schedule, steps []scheduleStep) {
+	t.Helper()
+	for _, st := range steps {
+		got := s.Desired(&Input{Now: st.at, Obs: policy.Observation{RequestRate: st.rate, Running: st.queue}})
+		if got != st.want {
+			t.Errorf("at %v (%s): %d replicas, want %d", st.at, st.why, got, st.want)
+		}
+	}
+}
+
 // Hand-computed: between jumps the fleet is max(ceil(0.8 x rate / 10),
 // ceil(outstanding / 16)) capped at high; from Lead before each window
 // until the jump is over it is high.
@@ -29,12 +47,7 @@ func TestScheduleHoldsHighThroughEachJump(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	steps := []struct {
-		at          time.Duration
-		rate, queue float64
-		want        int32
-		why         string
-	}{
+	checkScheduleSteps(t, s, []scheduleStep{
 		{100 * time.Second, 20, 10, 2, "before the first window: ceil(0.8*20/10) = 2 beats ceil(10/16) = 1"},
 		{239 * time.Second, 20, 10, 2, "just under one lead before the window"},
 		{240 * time.Second, 20, 10, 8, "one lead before the window opens"},
@@ -49,13 +62,7 @@ func TestScheduleHoldsHighThroughEachJump(t *testing.T) {
 		{1440 * time.Second, 20, 10, 8, "one lead before a spike that never comes"},
 		{1614 * time.Second, 20, 10, 8, "its window closed under a scrape ago"},
 		{1615 * time.Second, 20, 10, 2, "a spike never seen is over once its window has closed"},
-	}
-	for _, st := range steps {
-		got := s.Desired(&Input{Now: st.at, Obs: policy.Observation{RequestRate: st.rate, Running: st.queue}})
-		if got != st.want {
-			t.Errorf("at %v (%s): %d replicas, want %d", st.at, st.why, got, st.want)
-		}
-	}
+	})
 }
 
 // Hand-computed with stabilize=60s: between holds the fleet is the
@@ -66,12 +73,7 @@ func TestScheduleStabilizesTheFleetBetweenHolds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	steps := []struct {
-		at          time.Duration
-		rate, queue float64
-		want        int32
-		why         string
-	}{
+	checkScheduleSteps(t, s, []scheduleStep{
 		{100 * time.Second, 20, 40, 3, "ceil(40/16) = 3"},
 		{115 * time.Second, 20, 10, 3, "sized 2, but 3 within the last minute"},
 		{160 * time.Second, 20, 10, 2, "the 3 of 100 s is a minute old"},
@@ -80,13 +82,7 @@ func TestScheduleStabilizesTheFleetBetweenHolds(t *testing.T) {
 		{360 * time.Second, 30, 40, 3, "the spike is over: the hold left no high behind"},
 		{375 * time.Second, 10, 0, 3, "sized 1, but 3 within the last minute"},
 		{421 * time.Second, 10, 0, 1, "the 3 of 360 s is over a minute old"},
-	}
-	for _, st := range steps {
-		got := s.Desired(&Input{Now: st.at, Obs: policy.Observation{RequestRate: st.rate, Running: st.queue}})
-		if got != st.want {
-			t.Errorf("at %v (%s): %d replicas, want %d", st.at, st.why, got, st.want)
-		}
-	}
+	})
 }
 
 // Syncs are 15 s apart: one that comes only after a whole window has
