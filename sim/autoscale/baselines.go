@@ -34,7 +34,9 @@ type Predictive struct {
 	env          Env
 	level, trend float64
 	primed       bool
-	history      []timestamped
+	// recent keeps the raw recommendations, as the HPA does: keeping the
+	// stabilised value would make one high forecast hold forever.
+	recent windowMax
 }
 
 const (
@@ -47,7 +49,7 @@ func newPredictive(spec string, env Env) (*Predictive, error) {
 	if !(env.Capacity > 0) || env.SyncPeriod <= 0 {
 		return nil, fmt.Errorf("scaler %q needs a replica capacity > 0 and a sync period", spec)
 	}
-	return &Predictive{name: spec, env: env}, nil
+	return &Predictive{name: spec, env: env, recent: windowMax{window: predictiveStabilizing}}, nil
 }
 
 // Name implements Autoscaler.
@@ -67,20 +69,29 @@ func (p *Predictive) Desired(in *Input) int32 {
 	forecast := max(p.level+p.trend*steps, rate)
 	drain := in.Obs.Waiting / max(p.env.Lead.Seconds(), 1)
 	raw := clamp(ceilReplicas((forecast+drain)/p.env.Capacity), p.env.MinReplicas, p.env.MaxReplicas)
+	return p.recent.add(in.Now, raw)
+}
 
-	// Keep the raw recommendations, as the HPA does: keeping the stabilised
-	// value would make one high forecast hold forever.
-	cutoff := in.Now - predictiveStabilizing
-	want := raw
-	kept := p.history[:0]
-	for _, h := range p.history {
-		if h.at > cutoff {
+// windowMax is a scale-down stabilisation window: the highest of the
+// recommendations made in the last window, the one made now included.
+type windowMax struct {
+	window time.Duration
+	kept   []timestamped
+}
+
+// add records the recommendation made at now and returns the highest
+// made in the window ending now.
+func (w *windowMax) add(now time.Duration, value int32) int32 {
+	highest := value
+	kept := w.kept[:0]
+	for _, h := range w.kept {
+		if h.at > now-w.window {
 			kept = append(kept, h)
-			want = max(want, h.value)
+			highest = max(highest, h.value)
 		}
 	}
-	p.history = append(kept, timestamped{value: raw, at: in.Now})
-	return want
+	w.kept = append(kept, timestamped{value: value, at: now})
+	return highest
 }
 
 // Oracle knows the future arrival rate. Each sync it provisions for the

@@ -23,11 +23,11 @@ type Schedule struct {
 	high     int32
 	headroom float64
 	lead     time.Duration
-	// stabilize keeps the fleet between holds at the highest size it asked
-	// for in that long, as the HPA's scale-down stabilisation does; sizes
-	// are those asks. A hold asks for none, so it leaves no high behind.
-	stabilize time.Duration
-	sizes     []timestamped
+	// sizes keeps the fleet between holds at the highest size it asked for
+	// in the last stabilize window, so that a gauge hovering at a replica
+	// boundary does not add and remove a replica every other sync. A hold
+	// asks for none, so it leaves no high behind.
+	sizes windowMax
 	// next is the first jump not yet over; rose records that the load has
 	// been seen above its Over rate.
 	next int
@@ -77,7 +77,7 @@ func newSchedule(spec, args string, env Env) (*Schedule, error) {
 			if err != nil || d < 0 {
 				return nil, fmt.Errorf("scaler %q: stabilize must be a duration >= 0", spec)
 			}
-			s.stabilize = d
+			s.sizes.window = d
 		default:
 			return nil, fmt.Errorf("scaler %q: unknown parameter %q (known: high, headroom, lead, stabilize)", spec, k)
 		}
@@ -104,23 +104,7 @@ func (s *Schedule) Desired(in *Input) int32 {
 		s.next++
 		s.rose = false
 	}
-	return min(s.high, s.stabilized(in.Now, s.sized(in)))
-}
-
-// stabilized is the highest size asked for in the last stabilize, so that
-// a gauge hovering at a replica boundary does not add and remove a replica
-// every other sync.
-func (s *Schedule) stabilized(now time.Duration, size int32) int32 {
-	want := size
-	kept := s.sizes[:0]
-	for _, h := range s.sizes {
-		if h.at > now-s.stabilize {
-			kept = append(kept, h)
-			want = max(want, h.value)
-		}
-	}
-	s.sizes = append(kept, timestamped{value: size, at: now})
-	return want
+	return min(s.high, s.sizes.add(in.Now, s.sized(in)))
 }
 
 // over reports whether jump j has passed: a spike once the load has risen
