@@ -849,13 +849,18 @@ func (s *Simulation) closeInterval(now time.Duration, obs policy.Observation) {
 // interval; meanGPUs is the interval's time-averaged GPUs allocated or
 // asked for by pods that no node has room for (a replica the cluster cannot
 // place is priced as if a cluster autoscaler bought its GPU, so that a
-// policy gains nothing by asking for more than the cluster holds). All
-// three terms are in [0, 1] per unit weight, so the weights read as prices:
-// with the defaults (6, 0.3, 0.6) missing the SLO for every request costs
-// as much as 20 times the maximum fleet, which is what makes a trained
-// policy keep headroom rather than chase cost, and a change of the whole
-// fleet twice as much as the fleet itself, which keeps it from
-// oscillating.
+// policy gains nothing by asking for more than the cluster holds). The
+// cost and churn terms are in [0, 1] per unit weight, and so is the SLO
+// term while requests finish as fast as they arrive, so the weights read
+// as prices: with the defaults (6, 0.3, 0.6) missing the SLO for every
+// request costs as much as 20 times the maximum fleet, which is what makes
+// a trained policy keep headroom rather than chase cost, and a change of
+// the whole fleet twice as much as the fleet itself, which keeps it from
+// oscillating. A miss counts when it finishes, though, not when it
+// arrives: where a backlog drains after the load fell (a cold start, the
+// end of a spike) an interval counts more misses than arrivals and its SLO
+// term exceeds 1. Bounding it by the requests finished in the interval
+// trained worse policies (docs/kiscaler-experiments.md).
 func Reward(w RewardWeights, arrivals, violations int64, meanGPUs float64, change int32, maxReplicas int32) float64 {
 	slo := float64(violations) / math.Max(float64(arrivals), 1)
 	cost := meanGPUs / float64(maxReplicas)

@@ -157,6 +157,34 @@ func TestUnschedulablePodsStayPending(t *testing.T) {
 	}
 }
 
+// Hand-computed with the default weights (6, 0.3, 0.6) and 20 max
+// replicas. Misses count when they finish, so an interval in which a
+// backlog drains prices more misses than arrived (sim.Reward says why).
+func TestRewardPricesEachTerm(t *testing.T) {
+	w := sim.DefaultConfig().Reward
+	tests := []struct {
+		name                 string
+		arrivals, violations int64
+		meanGPUs             float64
+		change               int32
+		want                 float64
+	}{
+		// 6*5/100 + 0.3*8/20 + 0.6*2/20
+		{"every term", 100, 5, 8, 2, -(0.3 + 0.12 + 0.06)},
+		{"scale-down churns like scale-up", 100, 0, 0, -4, -0.12},
+		{"backlog drains", 20, 50, 0, 0, -15},
+		{"nothing arrived", 0, 3, 0, 0, -18},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := sim.Reward(w, tc.arrivals, tc.violations, tc.meanGPUs, tc.change, 20)
+			if math.Abs(got-tc.want) > 1e-12 {
+				t.Errorf("Reward = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 // Pods the cluster cannot place cost GPU-hours in the reward, not in the
 // result: 40 replicas on 36 GPUs serve like 36 and are charged 4 more
 // GPUs per interval, 0.3 (cost weight) * 4 / 40 (max replicas) = 0.03.
