@@ -157,11 +157,11 @@ func TestUnschedulablePodsStayPending(t *testing.T) {
 	}
 }
 
-// Hand-computed with the default weights (6, 0.3, 0.6) and 20 max
-// replicas. Misses count when they finish, so an interval in which a
-// backlog drains prices more misses than arrived (sim.Reward says why).
+// Hand-computed with weights (6, 0.3, 0.6) and 20 max replicas. Misses
+// count when they finish, so an interval in which a backlog drains
+// prices more misses than arrived (sim.Reward says why).
 func TestRewardPricesEachTerm(t *testing.T) {
-	w := sim.DefaultConfig().Reward
+	w := sim.RewardWeights{SLO: 6, Cost: 0.3, Churn: 0.6}
 	tests := []struct {
 		name                 string
 		arrivals, violations int64
