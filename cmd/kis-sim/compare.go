@@ -24,7 +24,7 @@ func newCompareCommand() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "compare",
-		Short: "Judge KIScaler against a tuned HPA and the oracle at its SLO attainment (sweeps of their settings), per scenario, as Markdown",
+		Short: "Judge KIScaler against a tuned HPA, a tuned predictive scaler and the oracle at its SLO attainment (sweeps of their settings), per scenario, as Markdown",
 		Example: `  kis-sim compare --scenarios ramp,periodic,random,spike,../shared/traces/azure-llm-code-2023.csv \
     --rate-scale 4 --out docs/results-table.md`,
 		Args: cobra.NoArgs,
@@ -38,7 +38,7 @@ func newCompareCommand() *cobra.Command {
 				kis = "kis:" + model
 			}
 			var scalers []string
-			for _, s := range slices.Concat([]string{kis}, eval.HPASweep, eval.OracleSweep, baselines) {
+			for _, s := range slices.Concat([]string{kis}, eval.HPASweep, eval.PredictiveSweep, eval.OracleSweep, baselines) {
 				if !slices.Contains(scalers, s) {
 					scalers = append(scalers, s)
 				}
@@ -83,7 +83,7 @@ func newCompareCommand() *cobra.Command {
 	f.add(cmd.Flags())
 	cmd.Flags().StringSliceVar(&scenarios, "scenarios", eval.DefaultScenarios, "comma-separated scenarios: "+scenarioHelp)
 	cmd.Flags().StringVar(&model, "model", "", "KIScaler model file (default: the embedded model)")
-	cmd.Flags().StringSliceVar(&baselines, "baselines", []string{"queue", "predictive", "fixed:8"}, "other scalers to show for context")
+	cmd.Flags().StringSliceVar(&baselines, "baselines", []string{"queue", "fixed:8"}, "other scalers to show for context")
 	cmd.Flags().IntVar(&seeds, "seeds", 1, "runs per scenario and scaler, with seeds --seed, --seed+1, ...; their results are pooled")
 	cmd.Flags().IntVar(&parallel, "parallel", runtime.GOMAXPROCS(0), "runs simulated at once")
 	cmd.Flags().StringVar(&out, "out", "", "write the Markdown here instead of stdout")

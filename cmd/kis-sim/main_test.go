@@ -57,13 +57,16 @@ func TestEvalTable(t *testing.T) {
 	}
 }
 
-func TestCompareMatchesTheOracleOnceEach(t *testing.T) {
-	// "oracle" as a baseline is already in the sweep: one row, not two.
-	out, err := execute(t, "compare", "--scenarios", "ramp:duration=5m", "--baselines", "oracle,fixed:2")
+func TestCompareRunsEachSettingOnce(t *testing.T) {
+	// "oracle" and "predictive" as baselines are already in the sweeps:
+	// one row each, not two.
+	out, err := execute(t, "compare", "--scenarios", "ramp:duration=5m", "--baselines", "oracle,predictive,fixed:2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "| matched oracle |") || strings.Count(out, "| ramp:duration=5m | `oracle` |") != 1 || !strings.Contains(out, "| ramp:duration=5m | `fixed:2` |") {
+	if !strings.Contains(out, "| matched oracle |") || !strings.Contains(out, "| tuned predictive |") ||
+		strings.Count(out, "| ramp:duration=5m | `oracle` |") != 1 || strings.Count(out, "| ramp:duration=5m | `predictive` |") != 1 ||
+		!strings.Contains(out, "| ramp:duration=5m | `fixed:2` |") {
 		t.Errorf("compare output:\n%s", out)
 	}
 }

@@ -79,7 +79,7 @@ type Env struct {
 }
 
 // Known lists the scaler specs Parse accepts, for help texts.
-const Known = "hpa[:gpu=<percent>|queue=<waiting per pod>[,tolerance=<f>][,down=<window>]], fixed:<n>, queue[:<outstanding per replica>], predictive, kis[:<model file>], oracle[:headroom=<f>], schedule:high=<n>[,headroom=<f>][,lead=<duration>][,stabilize=<duration>]"
+const Known = "hpa[:gpu=<percent>|queue=<waiting per pod>[,tolerance=<f>][,down=<window>]], fixed:<n>, queue[:<outstanding per replica>], predictive[:headroom=<f>][,stabilize=<duration>], kis[:<model file>], oracle[:headroom=<f>], schedule:high=<n>[,headroom=<f>][,lead=<duration>][,stabilize=<duration>]"
 
 // Parse builds an autoscaler from its spec.
 func Parse(spec string, env Env) (Autoscaler, error) {
@@ -99,10 +99,7 @@ func Parse(spec string, env Env) (Autoscaler, error) {
 	case "queue":
 		return newQueue(spec, arg, env)
 	case "predictive":
-		if arg != "" {
-			return nil, fmt.Errorf("scaler %q: predictive takes no arguments", spec)
-		}
-		return newPredictive(spec, env)
+		return newPredictive(spec, arg, env)
 	case "kis":
 		return newKIS(spec, arg, env)
 	case "oracle":

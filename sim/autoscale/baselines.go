@@ -26,12 +26,14 @@ func newQueue(spec, arg string, env Env) (Autoscaler, error) {
 
 // Predictive forecasts the request rate with Holt's linear trend method
 // (double exponential smoothing) one lead time ahead and provisions for the
-// forecast plus draining the current queue within the lead time. It keeps
-// the highest recommendation of the last few minutes, as the HPA does, so
-// that a dip in a noisy forecast does not drop warm replicas.
+// forecast plus draining the current queue within the lead time, scaled by
+// headroom as the oracle's demand is. It keeps the highest recommendation of
+// the last few minutes, as the HPA does, so that a dip in a noisy forecast
+// does not drop warm replicas.
 type Predictive struct {
 	name         string
 	env          Env
+	headroom     float64
 	level, trend float64
 	primed       bool
 	// recent keeps the raw recommendations, as the HPA does: keeping the
@@ -45,11 +47,38 @@ const (
 	predictiveStabilizing = 3 * time.Minute
 )
 
-func newPredictive(spec string, env Env) (*Predictive, error) {
+func newPredictive(spec, args string, env Env) (*Predictive, error) {
 	if !(env.Capacity > 0) || env.SyncPeriod <= 0 {
 		return nil, fmt.Errorf("scaler %q needs a replica capacity > 0 and a sync period", spec)
 	}
-	return &Predictive{name: spec, env: env, recent: windowMax{window: predictiveStabilizing}}, nil
+	p := &Predictive{name: spec, env: env, headroom: 1, recent: windowMax{window: predictiveStabilizing}}
+	if args == "" {
+		return p, nil
+	}
+	usage := fmt.Errorf("scaler %q: want predictive[:headroom=<0 < f <= %g>][,stabilize=<duration >= 0>]", spec, float64(maxOracleHeadroom))
+	for _, kv := range strings.Split(args, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, usage
+		}
+		switch k {
+		case "headroom":
+			f, err := parseFloatArg(v)
+			if err != nil || f <= 0 || f > maxOracleHeadroom {
+				return nil, usage
+			}
+			p.headroom = f
+		case "stabilize":
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return nil, fmt.Errorf("scaler %q: stabilize must be a duration >= 0", spec)
+			}
+			p.recent.window = d
+		default:
+			return nil, fmt.Errorf("scaler %q: unknown parameter %q (known: headroom, stabilize)", spec, k)
+		}
+	}
+	return p, nil
 }
 
 // Name implements Autoscaler.
@@ -68,7 +97,7 @@ func (p *Predictive) Desired(in *Input) int32 {
 	steps := float64(p.env.Lead+p.env.SyncPeriod) / float64(p.env.SyncPeriod)
 	forecast := max(p.level+p.trend*steps, rate)
 	drain := in.Obs.Waiting / max(p.env.Lead.Seconds(), 1)
-	raw := clamp(ceilReplicas((forecast+drain)/p.env.Capacity), p.env.MinReplicas, p.env.MaxReplicas)
+	raw := clamp(ceilReplicas(p.headroom*(forecast+drain)/p.env.Capacity), p.env.MinReplicas, p.env.MaxReplicas)
 	return p.recent.add(in.Now, raw)
 }
 

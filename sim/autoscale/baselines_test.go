@@ -10,7 +10,7 @@ import (
 
 func TestPredictiveFollowsTrendAndComesBackDown(t *testing.T) {
 	env := Env{MinReplicas: 1, MaxReplicas: 50, SyncPeriod: 15 * time.Second, Capacity: 10, Lead: 45 * time.Second}
-	p, err := newPredictive("predictive", env)
+	p, err := newPredictive("predictive", "", env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +36,49 @@ func TestPredictiveFollowsTrendAndComesBackDown(t *testing.T) {
 	}
 	if got != 2 {
 		t.Errorf("after 15 minutes at 20 req/s: %d replicas, want 2", got)
+	}
+}
+
+func TestPredictiveHeadroomAndStabilization(t *testing.T) {
+	env := Env{MinReplicas: 1, MaxReplicas: 50, SyncPeriod: 15 * time.Second, Capacity: 10, Lead: 45 * time.Second}
+	p, err := Parse("predictive:headroom=0.5,stabilize=30s", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		at        time.Duration
+		rate      float64
+		want      int32
+		rationale string
+	}{
+		{0, 20, 1, "ceil(0.5*20/10)"},
+		{15 * time.Second, 40, 3, "forecast 42 as in the test above: ceil(0.5*42/10)"},
+		{30 * time.Second, 20, 3, "level 26.5, trend 1.05, forecast 30.7 asks for 2; the 3 of 15 s is in the window"},
+		{45 * time.Second, 20, 2, "forecast 23.4 asks for 2; the 3 of 15 s has left the 30 s window"},
+	} {
+		if got := p.Desired(&Input{Now: step.at, Obs: policy.Observation{RequestRate: step.rate}}); got != step.want {
+			t.Errorf("at %v: %d replicas, want %d (%s)", step.at, got, step.want, step.rationale)
+		}
+	}
+}
+
+func TestPredictiveSpecErrors(t *testing.T) {
+	env := Env{MinReplicas: 1, MaxReplicas: 20, SyncPeriod: 15 * time.Second, Capacity: 10, Lead: 45 * time.Second}
+	for spec, want := range map[string]string{
+		"predictive:0.8":                  "want predictive[:headroom=<0 < f <= 10>][,stabilize=<duration >= 0>]",
+		"predictive:headroom=0":           "want predictive[:headroom=<0 < f",
+		"predictive:headroom=11":          "want predictive[:headroom=<0 < f",
+		"predictive:headroom=NaN":         "want predictive[:headroom=<0 < f",
+		"predictive:stabilize=-1m":        "stabilize must be a duration >= 0",
+		"predictive:stabilize=60":         "stabilize must be a duration >= 0",
+		"predictive:headroom=1,window=1m": `unknown parameter "window" (known: headroom, stabilize)`,
+	} {
+		if _, err := Parse(spec, env); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) error = %v, want one containing %q", spec, err, want)
+		}
+	}
+	if _, err := Parse("predictive", Env{MinReplicas: 1, MaxReplicas: 20}); err == nil || !strings.Contains(err.Error(), "needs a replica capacity") {
+		t.Errorf("predictive without a capacity: %v", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -13,6 +14,28 @@ import (
 var HPASweep = []string{
 	"hpa:gpu=50", "hpa:gpu=60", "hpa:gpu=70", "hpa:gpu=80", "hpa:gpu=90", "hpa:gpu=95",
 	"hpa:queue=1", "hpa:queue=2", "hpa:queue=3", "hpa:queue=5", "hpa:queue=8",
+}
+
+// PredictiveSweep are the predictive scaler's settings a comparison tunes
+// over, by the tuned HPA's rule: the replicas it provisions for its
+// forecast, scaled (its capacity per replica is the reference GPU's, as the
+// oracle's is), and how long it keeps its highest recommendation. A
+// forecast is a scaler's other causal way to act ahead of the load, so it
+// is tuned as the HPA is, not left at one setting.
+var PredictiveSweep = predictiveSweep()
+
+func predictiveSweep() []string {
+	var sweep []string
+	for _, headroom := range []string{"0.7", "0.75", "0.8", "0.9", "1", "1.2", "1.5", "2", "3"} {
+		for _, stabilize := range []string{"1m", "3m", "10m"} {
+			if headroom == "1" && stabilize == "3m" {
+				sweep = append(sweep, "predictive") // its defaults
+				continue
+			}
+			sweep = append(sweep, "predictive:headroom="+headroom+",stabilize="+stabilize)
+		}
+	}
+	return sweep
 }
 
 // OracleSweep are the oracle settings a comparison matches KIScaler's SLO
@@ -40,6 +63,9 @@ type Comparison struct {
 	// TunedHPA is the HPA setting with the fewest GPU-hours among those
 	// reaching TunedSLO, or the highest attainment if none does.
 	TunedHPA Row
+	// TunedPredictive is the predictive setting chosen as TunedHPA is;
+	// MatchedPredictive the one chosen as Oracle is, for context.
+	TunedPredictive, MatchedPredictive Row
 	// Oracle is the oracle setting with the fewest GPU-hours among those
 	// reaching KIScaler's attainment ("at equal SLO attainment"), or the
 	// highest attainment if none does.
@@ -50,15 +76,21 @@ type Comparison struct {
 	SLOMet    bool // KIS attainment >= the tuned HPA's
 	CostMet   bool // KIS GPU-hours <= CostRatioToHPA x the tuned HPA's
 	OracleMet bool // KIS GPU-hours <= CostRatioToOracle x the matched oracle's
+	// The HPA's two goals, held against the tuned predictive scaler.
+	SLOMetPredictive  bool
+	CostMetPredictive bool
 }
 
 // Compare groups matrix rows by scenario. kis names KIScaler's rows; rows
 // whose scaler is in HPASweep compete for the tuned HPA, rows in
-// OracleSweep for the matched oracle; the rest are context.
+// PredictiveSweep for the tuned and the matched predictive scaler, rows in
+// OracleSweep for the matched oracle; the rest, and the settings not
+// chosen, are context.
 func Compare(rows []Row, kis string) ([]Comparison, error) {
-	hpas, oracles := set(HPASweep), set(OracleSweep)
+	hpas, predictives, oracles := set(HPASweep), set(PredictiveSweep), set(OracleSweep)
+	type sweeps struct{ hpa, predictive, oracle []Row }
 	var out []Comparison
-	candidates := map[string][]Row{}
+	var swept []sweeps
 	index := map[string]int{}
 	for _, r := range rows {
 		i, ok := index[r.Scenario]
@@ -66,47 +98,58 @@ func Compare(rows []Row, kis string) ([]Comparison, error) {
 			i = len(out)
 			index[r.Scenario] = i
 			out = append(out, Comparison{Scenario: r.Scenario})
+			swept = append(swept, sweeps{})
 		}
-		c := &out[i]
+		// Matching needs KIScaler's row, which may come later: the sweeps
+		// are judged once every row is in.
 		switch {
 		case r.Scaler == kis:
-			c.KIS = r
+			out[i].KIS = r
 		case hpas[r.Scaler]:
-			if cheapestReaching(r, c.TunedHPA, TunedSLO) {
-				if c.TunedHPA.Scaler != "" {
-					c.Others = append(c.Others, c.TunedHPA)
-				}
-				c.TunedHPA = r
-			} else {
-				c.Others = append(c.Others, r)
-			}
+			swept[i].hpa = append(swept[i].hpa, r)
+		case predictives[r.Scaler]:
+			swept[i].predictive = append(swept[i].predictive, r)
 		case oracles[r.Scaler]:
-			// Matching needs KIScaler's row, which may come later.
-			candidates[r.Scenario] = append(candidates[r.Scenario], r)
+			swept[i].oracle = append(swept[i].oracle, r)
 		default:
-			c.Others = append(c.Others, r)
+			out[i].Others = append(out[i].Others, r)
 		}
 	}
 	for i := range out {
-		c := &out[i]
-		if c.KIS.Scaler == "" || c.TunedHPA.Scaler == "" || len(candidates[c.Scenario]) == 0 {
-			return nil, fmt.Errorf("scenario %s: need rows for %s, at least one oracle setting and at least one HPA setting", c.Scenario, kis)
+		c, sw := &out[i], swept[i]
+		if c.KIS.Scaler == "" || len(sw.hpa) == 0 || len(sw.predictive) == 0 || len(sw.oracle) == 0 {
+			return nil, fmt.Errorf("scenario %s: need rows for %s and at least one setting each of the oracle, the HPA and the predictive scaler", c.Scenario, kis)
 		}
-		for _, r := range candidates[c.Scenario] {
-			if cheapestReaching(r, c.Oracle, c.KIS.SLOAttainment) {
-				if c.Oracle.Scaler != "" {
-					c.Others = append(c.Others, c.Oracle)
-				}
-				c.Oracle = r
-			} else {
+		c.TunedHPA = cheapest(sw.hpa, TunedSLO)
+		c.TunedPredictive = cheapest(sw.predictive, TunedSLO)
+		c.MatchedPredictive = cheapest(sw.predictive, c.KIS.SLOAttainment)
+		c.Oracle = cheapest(sw.oracle, c.KIS.SLOAttainment)
+		chosen := set([]string{c.TunedHPA.Scaler, c.TunedPredictive.Scaler, c.MatchedPredictive.Scaler, c.Oracle.Scaler})
+		for _, r := range slices.Concat(sw.hpa, sw.predictive, sw.oracle) {
+			if !chosen[r.Scaler] {
 				c.Others = append(c.Others, r)
 			}
 		}
 		c.SLOMet = c.KIS.SLOAttainment >= c.TunedHPA.SLOAttainment
 		c.CostMet = c.KIS.GPUHours <= CostRatioToHPA*c.TunedHPA.GPUHours
 		c.OracleMet = c.KIS.GPUHours <= CostRatioToOracle*c.Oracle.GPUHours
+		c.SLOMetPredictive = c.KIS.SLOAttainment >= c.TunedPredictive.SLOAttainment
+		c.CostMetPredictive = c.KIS.GPUHours <= CostRatioToHPA*c.TunedPredictive.GPUHours
 	}
 	return out, nil
+}
+
+// cheapest is the row of rows with the fewest GPU-hours among those
+// reaching slo, or the highest attainment if none does (the cheaper of a
+// tie; the first of an exact one).
+func cheapest(rows []Row, slo float64) Row {
+	var best Row
+	for _, r := range rows {
+		if cheapestReaching(r, best, slo) {
+			best = r
+		}
+	}
+	return best
 }
 
 func set(names []string) map[string]bool {
@@ -162,9 +205,20 @@ func WriteMarkdown(w io.Writer, cmps []Comparison, command string, runs int) err
 			c.Oracle.Scaler, 100*c.Oracle.SLOAttainment, c.Oracle.GPUHours, c.KIS.GPUHours/c.Oracle.GPUHours,
 			mark(c.SLOMet), mark(c.CostMet), mark(c.OracleMet))
 	}
+	b.WriteString("\nAgainst the tuned predictive scaler (chosen as the tuned HPA is, among its headroom and stabilisation settings), held to the HPA's two goals; and, for context, the cheapest predictive setting that reaches KIScaler's attainment (chosen as the matched oracle is):\n\n")
+	b.WriteString("| scenario | KIS SLO % | KIS over SLO | KIS GPU-h | tuned predictive | predictive SLO % | predictive over SLO | predictive GPU-h | KIS/predictive GPU-h | SLO >= predictive | GPU-h <= 0.8x predictive | predictive at KIS's SLO % | its SLO % | its over SLO | its GPU-h | KIS/its GPU-h |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, c := range cmps {
+		p, m := c.TunedPredictive, c.MatchedPredictive
+		fmt.Fprintf(&b, "| %s | %.2f | %d | %.2f | `%s` | %.2f | %d | %.2f | %.2f | %s | %s | `%s` | %.2f | %d | %.2f | %.2f |\n",
+			c.Scenario, 100*c.KIS.SLOAttainment, c.KIS.OverSLO, c.KIS.GPUHours,
+			p.Scaler, 100*p.SLOAttainment, p.OverSLO, p.GPUHours, c.KIS.GPUHours/p.GPUHours,
+			mark(c.SLOMetPredictive), mark(c.CostMetPredictive),
+			m.Scaler, 100*m.SLOAttainment, m.OverSLO, m.GPUHours, c.KIS.GPUHours/m.GPUHours)
+	}
 	b.WriteString("\nEvery run:\n\n| scenario | scaler | p95 ms | SLO % | over SLO | failed | GPU-h | replicas | scale events | reward |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range cmps {
-		for _, r := range append([]Row{c.KIS, c.TunedHPA, c.Oracle}, c.Others...) {
+		for _, r := range slices.Concat([]Row{c.KIS, c.TunedHPA, c.TunedPredictive}, matchedIfOther(c), []Row{c.Oracle}, c.Others) {
 			fmt.Fprintf(&b, "| %s | `%s` | %s | %.2f | %d | %d | %.2f | %.2f | %d | %.4f |\n",
 				r.Scenario, r.Scaler, fmtMS(r.P95ms), 100*r.SLOAttainment, r.OverSLO, r.Failed, r.GPUHours, r.MeanReplicas, r.ScaleEvents, r.Reward)
 		}
@@ -221,6 +275,15 @@ func Pool(runs [][]Row) ([]Row, error) {
 		out[i] = p
 	}
 	return out, nil
+}
+
+// matchedIfOther is the matched predictive row, unless the tuned one is
+// the same setting and is listed already.
+func matchedIfOther(c Comparison) []Row {
+	if c.MatchedPredictive.Scaler == c.TunedPredictive.Scaler {
+		return nil
+	}
+	return []Row{c.MatchedPredictive}
 }
 
 // worse is the higher of two latencies; nil (no value) loses to any value.

@@ -11,7 +11,7 @@ func row(scenario, scaler string, slo, gpuh float64) Row {
 	return Row{Scenario: scenario, Scaler: scaler, SLOAttainment: slo, GPUHours: gpuh}
 }
 
-func TestCompareTunesTheHPAAndMatchesTheOracle(t *testing.T) {
+func TestCompareTunesTheBaselinesAndMatchesTheOracle(t *testing.T) {
 	rows := []Row{
 		// Oracle rows before KIScaler's: matching must wait for it.
 		row("spike", "oracle", 0.999, 5.5),
@@ -24,7 +24,11 @@ func TestCompareTunesTheHPAAndMatchesTheOracle(t *testing.T) {
 		row("spike", "hpa:gpu=90", 0.992, 9),
 		// Cheaper still, but below 99%: not eligible.
 		row("spike", "hpa:queue=5", 0.90, 4),
+		// The predictive scaler by the HPA's rule: 0.98 misses 99%, so the
+		// cheapest of the two that reach it.
 		row("spike", "predictive", 0.98, 7),
+		row("spike", "predictive:headroom=1.5,stabilize=10m", 0.999, 12),
+		row("spike", "predictive:headroom=1.2,stabilize=3m", 0.994, 10),
 		// No setting reaches 99%: the highest attainment wins.
 		row("ramp", "kis", 0.97, 5.5),
 		row("ramp", "hpa:gpu=60", 0.95, 12),
@@ -34,6 +38,11 @@ func TestCompareTunesTheHPAAndMatchesTheOracle(t *testing.T) {
 		row("ramp", "oracle", 0.96, 4),
 		row("ramp", "oracle:headroom=1.5", 0.965, 6),
 		row("ramp", "oracle:headroom=1.3", 0.965, 4.5),
+		// Above KIScaler's attainment and cheaper than it: neither of its
+		// goals is met.
+		row("ramp", "predictive:headroom=0.7,stabilize=1m", 0.975, 5),
+		// Not in the sweep: context, whatever it scores.
+		row("ramp", "predictive:headroom=0.65,stabilize=1m", 0.999, 1),
 	}
 	cmps, err := Compare(rows, "kis")
 	if err != nil {
@@ -54,22 +63,43 @@ func TestCompareTunesTheHPAAndMatchesTheOracle(t *testing.T) {
 	if !ramp.SLOMet || !ramp.CostMet || ramp.OracleMet {
 		t.Errorf("ramp verdicts %v %v %v, want met, met, not met", ramp.SLOMet, ramp.CostMet, ramp.OracleMet)
 	}
+	if spike.TunedPredictive.Scaler != "predictive:headroom=1.2,stabilize=3m" || ramp.TunedPredictive.Scaler != "predictive:headroom=0.7,stabilize=1m" {
+		t.Fatalf("tuned predictive: spike %s, ramp %s", spike.TunedPredictive.Scaler, ramp.TunedPredictive.Scaler)
+	}
+	// spike: 0.995 >= 0.994; 6 <= 0.8*10 = 8. ramp: 0.97 < 0.975; 5.5 > 0.8*5 = 4.
+	if !spike.SLOMetPredictive || !spike.CostMetPredictive || ramp.SLOMetPredictive || ramp.CostMetPredictive {
+		t.Errorf("predictive verdicts: spike %v %v, ramp %v %v; want met, met, not met, not met",
+			spike.SLOMetPredictive, spike.CostMetPredictive, ramp.SLOMetPredictive, ramp.CostMetPredictive)
+	}
+	// At KIScaler's 99.5% on spike only 1.5/10m qualifies; on ramp the
+	// tuned setting is also the matched one.
+	if spike.MatchedPredictive.Scaler != "predictive:headroom=1.5,stabilize=10m" || ramp.MatchedPredictive.Scaler != "predictive:headroom=0.7,stabilize=1m" {
+		t.Fatalf("matched predictive: spike %s, ramp %s", spike.MatchedPredictive.Scaler, ramp.MatchedPredictive.Scaler)
+	}
 	if len(spike.Others) != 5 {
-		t.Errorf("spike context rows %d, want 5 (the other two HPAs, predictive and two oracles)", len(spike.Others))
+		t.Errorf("spike context rows %d, want 5 (the other two HPAs, the predictive setting chosen for neither, two oracles)", len(spike.Others))
+	}
+	if len(ramp.Others) != 4 {
+		t.Errorf("ramp context rows %d, want 4 (an HPA, two oracles, the predictive setting outside the sweep)", len(ramp.Others))
 	}
 	var md bytes.Buffer
 	if err := WriteMarkdown(&md, cmps, "kis-sim compare", 1); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(md.String(), "| ramp | 97.00 | 0 | 5.50 | `hpa:queue=1` | 96.00 | 0 | 14.00 | 0.39 | `oracle:headroom=1.3` | 96.50 | 4.50 | 1.22 |") ||
-		!strings.Contains(md.String(), "**not met**") {
+		!strings.Contains(md.String(), "| ramp | 97.00 | 0 | 5.50 | `predictive:headroom=0.7,stabilize=1m` | 97.50 | 0 | 5.00 | 1.10 | **not met** | **not met** |") ||
+		!strings.Contains(md.String(), "| spike | 99.50 | 0 | 6.00 | `predictive:headroom=1.2,stabilize=3m` | 99.40 | 0 | 10.00 | 0.60 | met | met | `predictive:headroom=1.5,stabilize=10m` | 99.90 | 0 | 12.00 | 0.50 |") ||
+		strings.Count(md.String(), "| ramp | `predictive:headroom=0.7,stabilize=1m` |") != 1 {
 		t.Errorf("markdown:\n%s", md.String())
 	}
-	if _, err := Compare([]Row{row("x", "kis", 1, 1), row("x", "hpa:gpu=60", 1, 2)}, "kis"); err == nil {
-		t.Error("a scenario without oracle rows was accepted")
-	}
-	if _, err := Compare([]Row{row("x", "kis", 1, 1), row("x", "oracle", 1, 2)}, "kis"); err == nil {
-		t.Error("a scenario without HPA rows was accepted")
+	for missing, rows := range map[string][]Row{
+		"oracle":     {row("x", "kis", 1, 1), row("x", "hpa:gpu=60", 1, 2), row("x", "predictive", 1, 2)},
+		"HPA":        {row("x", "kis", 1, 1), row("x", "oracle", 1, 2), row("x", "predictive", 1, 2)},
+		"predictive": {row("x", "kis", 1, 1), row("x", "oracle", 1, 2), row("x", "hpa:gpu=60", 1, 2)},
+	} {
+		if _, err := Compare(rows, "kis"); err == nil {
+			t.Errorf("a scenario without %s rows was accepted", missing)
+		}
 	}
 }
 
