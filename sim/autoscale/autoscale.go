@@ -123,6 +123,24 @@ func clamp(v, lo, hi int32) int32    { return min(max(v, lo), hi) }
 // above an integer (a decayed trend of 1e-9 must not cost a replica).
 func ceilReplicas(v float64) int32 { return int32(math.Min(math.Ceil(v-1e-6), math.MaxInt32)) }
 
+// maxHeadroom bounds a headroom setting that can only be a typo beyond it.
+const maxHeadroom = 10
+
+// parseHeadroom reads a headroom setting, a number in (0, maxHeadroom].
+func parseHeadroom(v string) (float64, bool) {
+	f, err := parseFloatArg(v)
+	return f, err == nil && f > 0 && f <= maxHeadroom
+}
+
+// parseDurationArg reads the scaler parameter key, a duration >= 0.
+func parseDurationArg(spec, key, v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("scaler %q: %s must be a duration >= 0", spec, key)
+	}
+	return d, nil
+}
+
 func parseFloatArg(v string) (float64, error) {
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {

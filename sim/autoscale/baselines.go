@@ -55,7 +55,7 @@ func newPredictive(spec, args string, env Env) (*Predictive, error) {
 	if args == "" {
 		return p, nil
 	}
-	usage := fmt.Errorf("scaler %q: want predictive[:headroom=<0 < f <= %g>][,stabilize=<duration >= 0>]", spec, float64(maxOracleHeadroom))
+	usage := fmt.Errorf("scaler %q: want predictive[:headroom=<0 < f <= %g>][,stabilize=<duration >= 0>]", spec, float64(maxHeadroom))
 	for _, kv := range strings.Split(args, ",") {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
@@ -63,17 +63,14 @@ func newPredictive(spec, args string, env Env) (*Predictive, error) {
 		}
 		switch k {
 		case "headroom":
-			f, err := parseFloatArg(v)
-			if err != nil || f <= 0 || f > maxOracleHeadroom {
+			if p.headroom, ok = parseHeadroom(v); !ok {
 				return nil, usage
 			}
-			p.headroom = f
 		case "stabilize":
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return nil, fmt.Errorf("scaler %q: stabilize must be a duration >= 0", spec)
+			var err error
+			if p.recent.window, err = parseDurationArg(spec, k, v); err != nil {
+				return nil, err
 			}
-			p.recent.window = d
 		default:
 			return nil, fmt.Errorf("scaler %q: unknown parameter %q (known: headroom, stabilize)", spec, k)
 		}
@@ -142,18 +139,14 @@ func newOracle(spec, arg string, env Env) (*Oracle, error) {
 	}
 	headroom := 1.0
 	if arg != "" {
-		v, ok := strings.CutPrefix(arg, "headroom=")
-		f, err := parseFloatArg(v)
-		if !ok || err != nil || f <= 0 || f > maxOracleHeadroom {
-			return nil, fmt.Errorf("scaler %q: want oracle[:headroom=<0 < f <= %g>]", spec, float64(maxOracleHeadroom))
+		v, named := strings.CutPrefix(arg, "headroom=")
+		var ok bool
+		if headroom, ok = parseHeadroom(v); !named || !ok {
+			return nil, fmt.Errorf("scaler %q: want oracle[:headroom=<0 < f <= %g>]", spec, float64(maxHeadroom))
 		}
-		headroom = f
 	}
 	return &Oracle{name: spec, env: env, headroom: headroom}, nil
 }
-
-// maxOracleHeadroom bounds a setting that can only be a typo beyond it.
-const maxOracleHeadroom = 10
 
 // Name implements Autoscaler.
 func (o *Oracle) Name() string { return o.name }

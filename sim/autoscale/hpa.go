@@ -639,9 +639,9 @@ func parseHPA(spec, args string, env Env) (Autoscaler, error) {
 				b := ensure()
 				b.ScaleUp.Tolerance, b.ScaleDown.Tolerance = &f, &f
 			case "down":
-				d, err := time.ParseDuration(v)
-				if err != nil || d < 0 {
-					return nil, fmt.Errorf("scaler %q: down must be a duration >= 0", spec)
+				d, err := parseDurationArg(spec, k, v)
+				if err != nil {
+					return nil, err
 				}
 				ensure().ScaleDown.StabilizationWindow = &d
 			default:

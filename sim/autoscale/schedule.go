@@ -47,37 +47,32 @@ func newSchedule(spec, args string, env Env) (*Schedule, error) {
 		return nil, fmt.Errorf("scaler %q needs a replica capacity > 0 and a batch size >= 1", spec)
 	}
 	s := &Schedule{name: spec, env: env, headroom: 0.8, lead: env.Lead}
-	usage := fmt.Errorf("scaler %q: want schedule:high=<replicas>[,headroom=<0 < f <= %g>][,lead=<duration >= 0>][,stabilize=<duration >= 0>]", spec, float64(maxOracleHeadroom))
+	usage := fmt.Errorf("scaler %q: want schedule:high=<replicas>[,headroom=<0 < f <= %g>][,lead=<duration >= 0>][,stabilize=<duration >= 0>]", spec, float64(maxHeadroom))
 	for _, kv := range strings.Split(args, ",") {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
 			return nil, usage
 		}
+		var err error
 		switch k {
 		case "high":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < int(env.MinReplicas) || n > int(env.MaxReplicas) {
+			var n int
+			if n, err = strconv.Atoi(v); err != nil || n < int(env.MinReplicas) || n > int(env.MaxReplicas) {
 				return nil, fmt.Errorf("scaler %q: high must be a replica count in [%d, %d]", spec, env.MinReplicas, env.MaxReplicas)
 			}
 			s.high = int32(n)
 		case "headroom":
-			f, err := parseFloatArg(v)
-			if err != nil || f <= 0 || f > maxOracleHeadroom {
+			if s.headroom, ok = parseHeadroom(v); !ok {
 				return nil, usage
 			}
-			s.headroom = f
 		case "lead":
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return nil, fmt.Errorf("scaler %q: lead must be a duration >= 0", spec)
+			if s.lead, err = parseDurationArg(spec, k, v); err != nil {
+				return nil, err
 			}
-			s.lead = d
 		case "stabilize":
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return nil, fmt.Errorf("scaler %q: stabilize must be a duration >= 0", spec)
+			if s.sizes.window, err = parseDurationArg(spec, k, v); err != nil {
+				return nil, err
 			}
-			s.sizes.window = d
 		default:
 			return nil, fmt.Errorf("scaler %q: unknown parameter %q (known: high, headroom, lead, stabilize)", spec, k)
 		}
