@@ -218,7 +218,14 @@ func WriteMarkdown(w io.Writer, cmps []Comparison, command string, runs int) err
 	}
 	b.WriteString("\nEvery run:\n\n| scenario | scaler | p95 ms | SLO % | over SLO | failed | GPU-h | replicas | scale events | reward |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range cmps {
-		for _, r := range slices.Concat([]Row{c.KIS, c.TunedHPA, c.TunedPredictive}, matchedIfOther(c), []Row{c.Oracle}, c.Others) {
+		// A setting chosen twice (the tuned predictive scaler may also be
+		// the matched one) is one run: list it once.
+		listed := map[string]bool{}
+		for _, r := range slices.Concat([]Row{c.KIS, c.TunedHPA, c.TunedPredictive, c.MatchedPredictive, c.Oracle}, c.Others) {
+			if listed[r.Scaler] {
+				continue
+			}
+			listed[r.Scaler] = true
 			fmt.Fprintf(&b, "| %s | `%s` | %s | %.2f | %d | %d | %.2f | %.2f | %d | %.4f |\n",
 				r.Scenario, r.Scaler, fmtMS(r.P95ms), 100*r.SLOAttainment, r.OverSLO, r.Failed, r.GPUHours, r.MeanReplicas, r.ScaleEvents, r.Reward)
 		}
@@ -275,15 +282,6 @@ func Pool(runs [][]Row) ([]Row, error) {
 		out[i] = p
 	}
 	return out, nil
-}
-
-// matchedIfOther is the matched predictive row, unless the tuned one is
-// the same setting and is listed already.
-func matchedIfOther(c Comparison) []Row {
-	if c.MatchedPredictive.Scaler == c.TunedPredictive.Scaler {
-		return nil
-	}
-	return []Row{c.MatchedPredictive}
 }
 
 // worse is the higher of two latencies; nil (no value) loses to any value.
