@@ -3,6 +3,7 @@ package autoscale
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -122,6 +123,31 @@ func clamp(v, lo, hi int32) int32    { return min(max(v, lo), hi) }
 // ceilReplicas rounds a replica demand up, ignoring float noise a hair
 // above an integer (a decayed trend of 1e-9 must not cost a replica).
 func ceilReplicas(v float64) int32 { return int32(math.Min(math.Ceil(v-1e-6), math.MaxInt32)) }
+
+// scalerParams splits a scaler's key=value parameters by key. It refuses
+// what would otherwise be dropped without a word: a key it does not know,
+// and a key given twice, where the last would win. A pair that is not
+// key=value is refused with usage, the spec's form.
+func scalerParams(spec, args string, usage error, known ...string) (map[string]string, error) {
+	params := map[string]string{}
+	if args == "" {
+		return params, nil
+	}
+	for _, kv := range strings.Split(args, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("%w: %q is not key=value", usage, kv)
+		}
+		if !slices.Contains(known, k) {
+			return nil, fmt.Errorf("scaler %q: unknown parameter %q (known: %s)", spec, k, strings.Join(known, ", "))
+		}
+		if _, seen := params[k]; seen {
+			return nil, fmt.Errorf("scaler %q: parameter %q is given twice", spec, k)
+		}
+		params[k] = v
+	}
+	return params, nil
+}
 
 // maxHeadroom bounds a headroom setting that can only be a typo beyond it.
 const maxHeadroom = 10

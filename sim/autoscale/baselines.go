@@ -2,7 +2,6 @@ package autoscale
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -42,37 +41,36 @@ type Predictive struct {
 }
 
 const (
-	holtAlpha             = 0.5
-	holtBeta              = 0.3
-	predictiveStabilizing = 3 * time.Minute
+	holtAlpha = 0.5
+	holtBeta  = 0.3
+)
+
+// The predictive scaler's defaults: the spec "predictive" is
+// "predictive:headroom=1,stabilize=3m".
+const (
+	PredictiveHeadroom    = 1.0
+	PredictiveStabilizing = 3 * time.Minute
 )
 
 func newPredictive(spec, args string, env Env) (*Predictive, error) {
 	if !(env.Capacity > 0) || env.SyncPeriod <= 0 {
 		return nil, fmt.Errorf("scaler %q needs a replica capacity > 0 and a sync period", spec)
 	}
-	p := &Predictive{name: spec, env: env, headroom: 1, recent: windowMax{window: predictiveStabilizing}}
-	if args == "" {
-		return p, nil
-	}
 	usage := fmt.Errorf("scaler %q: want predictive[:headroom=<0 < f <= %g>][,stabilize=<duration >= 0>]", spec, float64(maxHeadroom))
-	for _, kv := range strings.Split(args, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
+	params, err := scalerParams(spec, args, usage, "headroom", "stabilize")
+	if err != nil {
+		return nil, err
+	}
+	p := &Predictive{name: spec, env: env, headroom: PredictiveHeadroom, recent: windowMax{window: PredictiveStabilizing}}
+	if v, set := params["headroom"]; set {
+		var ok bool
+		if p.headroom, ok = parseHeadroom(v); !ok {
 			return nil, usage
 		}
-		switch k {
-		case "headroom":
-			if p.headroom, ok = parseHeadroom(v); !ok {
-				return nil, usage
-			}
-		case "stabilize":
-			var err error
-			if p.recent.window, err = parseDurationArg(spec, k, v); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, fmt.Errorf("scaler %q: unknown parameter %q (known: headroom, stabilize)", spec, k)
+	}
+	if v, set := params["stabilize"]; set {
+		if p.recent.window, err = parseDurationArg(spec, "stabilize", v); err != nil {
+			return nil, err
 		}
 	}
 	return p, nil
@@ -137,12 +135,16 @@ func newOracle(spec, arg string, env Env) (*Oracle, error) {
 	if env.FutureRate == nil || !(env.Capacity > 0) {
 		return nil, fmt.Errorf("scaler %q: the oracle needs a known arrival rate and a replica capacity > 0", spec)
 	}
+	usage := fmt.Errorf("scaler %q: want oracle[:headroom=<0 < f <= %g>]", spec, float64(maxHeadroom))
+	params, err := scalerParams(spec, arg, usage, "headroom")
+	if err != nil {
+		return nil, err
+	}
 	headroom := 1.0
-	if arg != "" {
-		v, named := strings.CutPrefix(arg, "headroom=")
+	if v, set := params["headroom"]; set {
 		var ok bool
-		if headroom, ok = parseHeadroom(v); !named || !ok {
-			return nil, fmt.Errorf("scaler %q: want oracle[:headroom=<0 < f <= %g>]", spec, float64(maxHeadroom))
+		if headroom, ok = parseHeadroom(v); !ok {
+			return nil, usage
 		}
 	}
 	return &Oracle{name: spec, env: env, headroom: headroom}, nil

@@ -110,7 +110,7 @@ func TestOracleProvisionsForTheComingPeakTimesHeadroom(t *testing.T) {
 			t.Errorf("%s at %v: %d replicas, want %d (%s)", tc.spec, tc.at, got, tc.want, tc.rationale)
 		}
 	}
-	for _, spec := range []string{"oracle:headroom=0", "oracle:headroom=-1", "oracle:headroom=NaN", "oracle:headroom=11", "oracle:1.2", "oracle:lead=5"} {
+	for _, spec := range []string{"oracle:headroom=0", "oracle:headroom=-1", "oracle:headroom=NaN", "oracle:headroom=11", "oracle:1.2"} {
 		if _, err := Parse(spec, env); err == nil || !strings.Contains(err.Error(), "want oracle[:headroom=") {
 			t.Errorf("Parse(%q): %v, want an error naming the form", spec, err)
 		}

@@ -3,7 +3,6 @@ package autoscale
 import (
 	"fmt"
 	"math"
-	"strings"
 	"time"
 )
 
@@ -618,36 +617,43 @@ func parseHPA(spec, args string, env Env) (Autoscaler, error) {
 		}
 		return behavior
 	}
-	if args != "" {
-		for _, kv := range strings.Split(args, ",") {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok {
-				return nil, fmt.Errorf("scaler %q: %q is not key=value", spec, kv)
-			}
-			switch k {
-			case MetricGPU, MetricQueue:
-				f, err := parseFloatArg(v)
-				if err != nil {
-					return nil, fmt.Errorf("scaler %q: %s: %w", spec, k, err)
-				}
-				m = Metric{Kind: PodsMetric, Name: k, AverageValue: f}
-			case "tolerance":
-				f, err := parseFloatArg(v)
-				if err != nil || f < 0 {
-					return nil, fmt.Errorf("scaler %q: tolerance must be a number >= 0", spec)
-				}
-				b := ensure()
-				b.ScaleUp.Tolerance, b.ScaleDown.Tolerance = &f, &f
-			case "down":
-				d, err := parseDurationArg(spec, k, v)
-				if err != nil {
-					return nil, err
-				}
-				ensure().ScaleDown.StabilizationWindow = &d
-			default:
-				return nil, fmt.Errorf("scaler %q: unknown parameter %q (known: gpu, queue, tolerance, down)", spec, k)
-			}
+	usage := fmt.Errorf("scaler %q: want hpa[:gpu=<percent>|queue=<waiting per pod>][,tolerance=<f >= 0>][,down=<duration >= 0>]", spec)
+	params, err := scalerParams(spec, args, usage, MetricGPU, MetricQueue, "tolerance", "down")
+	if err != nil {
+		return nil, err
+	}
+	gpu, hasGPU := params[MetricGPU]
+	queue, hasQueue := params[MetricQueue]
+	switch {
+	case hasGPU && hasQueue:
+		// The stock HPA would scale on the larger of two metrics' proposals;
+		// this spec names one target, so two would be a typo or a misread.
+		return nil, fmt.Errorf("scaler %q: %s and %s are alternatives: set one", spec, MetricGPU, MetricQueue)
+	case hasGPU, hasQueue:
+		name, v := MetricGPU, gpu
+		if hasQueue {
+			name, v = MetricQueue, queue
 		}
+		f, err := parseFloatArg(v)
+		if err != nil {
+			return nil, fmt.Errorf("scaler %q: %s: %w", spec, name, err)
+		}
+		m = Metric{Kind: PodsMetric, Name: name, AverageValue: f}
+	}
+	if v, set := params["tolerance"]; set {
+		f, err := parseFloatArg(v)
+		if err != nil || f < 0 {
+			return nil, fmt.Errorf("scaler %q: tolerance must be a number >= 0", spec)
+		}
+		b := ensure()
+		b.ScaleUp.Tolerance, b.ScaleDown.Tolerance = &f, &f
+	}
+	if v, set := params["down"]; set {
+		d, err := parseDurationArg(spec, "down", v)
+		if err != nil {
+			return nil, err
+		}
+		ensure().ScaleDown.StabilizationWindow = &d
 	}
 	cfg := DefaultHPAConfig(env.MinReplicas, env.MaxReplicas, m)
 	cfg.Behavior = behavior

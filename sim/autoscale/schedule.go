@@ -3,7 +3,6 @@ package autoscale
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kisproject/kis/sim/traffic"
@@ -48,37 +47,34 @@ func newSchedule(spec, args string, env Env) (*Schedule, error) {
 	}
 	s := &Schedule{name: spec, env: env, headroom: 0.8, lead: env.Lead}
 	usage := fmt.Errorf("scaler %q: want schedule:high=<replicas>[,headroom=<0 < f <= %g>][,lead=<duration >= 0>][,stabilize=<duration >= 0>]", spec, float64(maxHeadroom))
-	for _, kv := range strings.Split(args, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
+	params, err := scalerParams(spec, args, usage, "high", "headroom", "lead", "stabilize")
+	if err != nil {
+		return nil, err
+	}
+	v, set := params["high"]
+	if !set {
+		return nil, usage
+	}
+	high, err := strconv.Atoi(v)
+	if err != nil || high < int(env.MinReplicas) || high > int(env.MaxReplicas) {
+		return nil, fmt.Errorf("scaler %q: high must be a replica count in [%d, %d]", spec, env.MinReplicas, env.MaxReplicas)
+	}
+	s.high = int32(high)
+	if v, set := params["headroom"]; set {
+		var ok bool
+		if s.headroom, ok = parseHeadroom(v); !ok {
 			return nil, usage
 		}
-		var err error
-		switch k {
-		case "high":
-			var n int
-			if n, err = strconv.Atoi(v); err != nil || n < int(env.MinReplicas) || n > int(env.MaxReplicas) {
-				return nil, fmt.Errorf("scaler %q: high must be a replica count in [%d, %d]", spec, env.MinReplicas, env.MaxReplicas)
-			}
-			s.high = int32(n)
-		case "headroom":
-			if s.headroom, ok = parseHeadroom(v); !ok {
-				return nil, usage
-			}
-		case "lead":
-			if s.lead, err = parseDurationArg(spec, k, v); err != nil {
-				return nil, err
-			}
-		case "stabilize":
-			if s.sizes.window, err = parseDurationArg(spec, k, v); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, fmt.Errorf("scaler %q: unknown parameter %q (known: high, headroom, lead, stabilize)", spec, k)
+	}
+	if v, set := params["lead"]; set {
+		if s.lead, err = parseDurationArg(spec, "lead", v); err != nil {
+			return nil, err
 		}
 	}
-	if s.high == 0 {
-		return nil, usage
+	if v, set := params["stabilize"]; set {
+		if s.sizes.window, err = parseDurationArg(spec, "stabilize", v); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

@@ -6,6 +6,9 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/kisproject/kis/sim/autoscale"
 )
 
 // HPASweep are the HPA settings a comparison tunes over: GPU utilisation
@@ -26,13 +29,13 @@ var PredictiveSweep = predictiveSweep()
 
 func predictiveSweep() []string {
 	var sweep []string
-	for _, headroom := range []string{"0.7", "0.75", "0.8", "0.9", "1", "1.2", "1.5", "2", "3"} {
-		for _, stabilize := range []string{"1m", "3m", "10m"} {
-			if headroom == "1" && stabilize == "3m" {
-				sweep = append(sweep, "predictive") // its defaults
+	for _, headroom := range []float64{0.7, 0.75, 0.8, 0.9, 1, 1.2, 1.5, 2, 3} {
+		for _, stabilize := range []time.Duration{time.Minute, 3 * time.Minute, 10 * time.Minute} {
+			if headroom == autoscale.PredictiveHeadroom && stabilize == autoscale.PredictiveStabilizing {
+				sweep = append(sweep, "predictive")
 				continue
 			}
-			sweep = append(sweep, "predictive:headroom="+headroom+",stabilize="+stabilize)
+			sweep = append(sweep, fmt.Sprintf("predictive:headroom=%g,stabilize=%dm", headroom, int(stabilize.Minutes())))
 		}
 	}
 	return sweep

@@ -3,8 +3,12 @@ package eval
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/kisproject/kis/sim/autoscale"
 )
 
 func row(scenario, scaler string, slo, gpuh float64) Row {
@@ -128,5 +132,24 @@ func TestPoolWeighsAttainmentByRequests(t *testing.T) {
 	}
 	if _, err := Pool(nil); err == nil {
 		t.Error("pooling nothing was accepted")
+	}
+}
+
+// A sweep entry that does not parse would fail a comparison only when it
+// runs, and a name listed twice would run twice.
+func TestSweepsParseAndNameEachSettingOnce(t *testing.T) {
+	env := autoscale.Env{
+		MinReplicas: 1, MaxReplicas: 20, SyncPeriod: 15 * time.Second, Capacity: 8, MaxBatch: 16,
+		Lead: 90 * time.Second, FutureRate: func(time.Duration) float64 { return 40 },
+	}
+	for _, sweep := range [][]string{HPASweep, PredictiveSweep, OracleSweep} {
+		for _, spec := range sweep {
+			if _, err := autoscale.Parse(spec, env); err != nil {
+				t.Errorf("sweep entry: %v", err)
+			}
+		}
+		if sorted := slices.Sorted(slices.Values(sweep)); len(slices.Compact(sorted)) != len(sweep) {
+			t.Errorf("sweep %v names a setting twice", sweep)
+		}
 	}
 }
