@@ -93,11 +93,17 @@ func ParsePattern(s string, unit float64) (Pattern, error) {
 	if params == "" {
 		return p, p.Validate()
 	}
+	seen := map[string]bool{}
 	for _, kv := range strings.Split(params, ",") {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
 			return Pattern{}, fmt.Errorf("pattern %q: %q is not key=value", s, kv)
 		}
+		if seen[k] {
+			// The last would win, under a scenario name that shows both.
+			return Pattern{}, fmt.Errorf("pattern %q: parameter %q is given twice", s, k)
+		}
+		seen[k] = true
 		var perr error
 		switch k {
 		case "base":

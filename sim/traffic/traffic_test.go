@@ -160,6 +160,7 @@ func TestParsePatternErrors(t *testing.T) {
 		{"burst", `unknown pattern "burst"`},
 		{"ramp:peak", `"peak" is not key=value`},
 		{"ramp:color=red", `unknown parameter "color"`},
+		{"spike:peak=60,peak=70", `parameter "peak" is given twice`},
 		{"ramp:base=x", "parameter base"},
 		{"ramp:base=50,peak=10", "peak must be finite and >= base"},
 		{"spike:spike=20m", "spike length must be in (0, period)"},
