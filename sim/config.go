@@ -127,6 +127,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: grace period must be >= 0")
 	case c.Duration < 0:
 		return fmt.Errorf("config: duration must be >= 0, got %v", c.Duration)
+	case !(c.RateScale > 0) || math.IsInf(c.RateScale, 0):
+		// Checked for every scenario, not only traces: a comparison passes
+		// one config to patterns and a trace alike.
+		return fmt.Errorf("config: rate scale must be finite and > 0, got %v", c.RateScale)
 	case c.Balancer != LeastOutstanding && c.Balancer != WeightedLeastOutstanding && c.Balancer != RandomBalancer:
 		return fmt.Errorf("config: unknown balancer %q (known: %s)", c.Balancer, Balancers)
 	case !(c.Reward.SLO >= 0 && c.Reward.Cost >= 0 && c.Reward.Churn >= 0) ||

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -101,6 +102,20 @@ func build(base sim.Config, scenario, scaler string) (*sim.Simulation, error) {
 // rows in scenario-major order whatever order they finished in. progress,
 // if not nil, is called after each run, from one goroutine at a time.
 func Matrix(ctx context.Context, base sim.Config, scenarios, scalers []string, parallel int, progress func(done, total int, row Row)) ([]Row, error) {
+	if parallel < 1 {
+		return nil, fmt.Errorf("parallel runs %d: want >= 1", parallel)
+	}
+	// A name listed twice would run twice, into two identical rows.
+	for _, list := range []struct {
+		what  string
+		names []string
+	}{{"scenario", scenarios}, {"scaler", scalers}} {
+		for i, name := range list.names {
+			if slices.Contains(list.names[:i], name) {
+				return nil, fmt.Errorf("%s %q is listed twice", list.what, name)
+			}
+		}
+	}
 	// Build every cell first, so that a bad scaler or scenario fails before
 	// any simulation time is spent.
 	var sims []*sim.Simulation
@@ -118,7 +133,7 @@ func Matrix(ctx context.Context, base sim.Config, scenarios, scalers []string, p
 	var mu sync.Mutex
 	done := 0
 	var wg sync.WaitGroup
-	for range max(parallel, 1) {
+	for range parallel {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -54,6 +54,22 @@ func TestMatrixRejectsBadCellsBeforeRunning(t *testing.T) {
 	}
 }
 
+func TestMatrixRejectsWhatWouldRunTwiceOrNotAtAll(t *testing.T) {
+	for _, tc := range []struct {
+		scenarios, scalers []string
+		parallel           int
+		want               string
+	}{
+		{[]string{"spike", "ramp", "spike"}, []string{"hpa"}, 2, `scenario "spike" is listed twice`},
+		{[]string{"spike"}, []string{"fixed:2", "hpa", "fixed:2"}, 2, `scaler "fixed:2" is listed twice`},
+		{[]string{"spike"}, []string{"hpa"}, 0, "parallel runs 0: want >= 1"},
+	} {
+		if _, err := Matrix(t.Context(), sim.DefaultConfig(), tc.scenarios, tc.scalers, tc.parallel, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Matrix(%v, %v, %d) error = %v, want one containing %q", tc.scenarios, tc.scalers, tc.parallel, err, tc.want)
+		}
+	}
+}
+
 func TestMatrixOrdersRowsAndReportsProgress(t *testing.T) {
 	base := sim.DefaultConfig()
 	base.Duration = 5 * time.Minute
