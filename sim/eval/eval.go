@@ -110,6 +110,9 @@ func Matrix(ctx context.Context, base sim.Config, scenarios, scalers []string, p
 		what  string
 		names []string
 	}{{"scenario", scenarios}, {"scaler", scalers}} {
+		if len(list.names) == 0 {
+			return nil, fmt.Errorf("no %ss to run", list.what)
+		}
 		for i, name := range list.names {
 			if slices.Contains(list.names[:i], name) {
 				return nil, fmt.Errorf("%s %q is listed twice", list.what, name)

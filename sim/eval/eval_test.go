@@ -63,6 +63,8 @@ func TestMatrixRejectsWhatWouldRunTwiceOrNotAtAll(t *testing.T) {
 		{[]string{"spike", "ramp", "spike"}, []string{"hpa"}, 2, `scenario "spike" is listed twice`},
 		{[]string{"spike"}, []string{"fixed:2", "hpa", "fixed:2"}, 2, `scaler "fixed:2" is listed twice`},
 		{[]string{"spike"}, []string{"hpa"}, 0, "parallel runs 0: want >= 1"},
+		{nil, []string{"hpa"}, 2, "no scenarios to run"},
+		{[]string{"spike"}, nil, 2, "no scalers to run"},
 	} {
 		if _, err := Matrix(t.Context(), sim.DefaultConfig(), tc.scenarios, tc.scalers, tc.parallel, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Matrix(%v, %v, %d) error = %v, want one containing %q", tc.scenarios, tc.scalers, tc.parallel, err, tc.want)
