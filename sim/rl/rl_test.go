@@ -421,6 +421,12 @@ func TestBadEpisodeSettingsRejected(t *testing.T) {
 		{func(c *Config) { c.BurstyShare = 1.1 }, "bursty share 1.1"},
 		{func(c *Config) { c.Patterns = nil }, "no patterns"},
 		{func(c *Config) { c.Patterns = []traffic.Kind{traffic.Ramp, "square"} }, `unknown pattern "square"`},
+		{func(c *Config) { c.Patterns = []traffic.Kind{traffic.Ramp, traffic.Spike, traffic.Ramp} }, `pattern "ramp" is listed twice`},
+		{func(c *Config) { c.ValidationScenarios = []string{"spike", "spike"} }, `validation scenario "spike" is listed twice`},
+		{func(c *Config) {
+			trace := writeTrace(t)
+			c.Traces, c.TraceShare = []string{trace, trace}, 0.5
+		}, "is listed twice"},
 	} {
 		cfg := DefaultConfig()
 		tc.mutate(&cfg)
