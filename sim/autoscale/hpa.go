@@ -622,23 +622,21 @@ func parseHPA(spec, args string, env Env) (Autoscaler, error) {
 	if err != nil {
 		return nil, err
 	}
-	gpu, hasGPU := params[MetricGPU]
-	queue, hasQueue := params[MetricQueue]
-	switch {
-	case hasGPU && hasQueue:
+	_, hasGPU := params[MetricGPU]
+	_, hasQueue := params[MetricQueue]
+	if hasGPU && hasQueue {
 		// The stock HPA would scale on the larger of two metrics' proposals;
 		// this spec names one target, so two would be a typo or a misread.
 		return nil, fmt.Errorf("scaler %q: %s and %s are alternatives: set one", spec, MetricGPU, MetricQueue)
-	case hasGPU, hasQueue:
-		name, v := MetricGPU, gpu
-		if hasQueue {
-			name, v = MetricQueue, queue
+	}
+	for _, name := range []string{MetricGPU, MetricQueue} {
+		if v, set := params[name]; set {
+			f, err := parseFloatArg(v)
+			if err != nil {
+				return nil, fmt.Errorf("scaler %q: %s: %w", spec, name, err)
+			}
+			m = Metric{Kind: PodsMetric, Name: name, AverageValue: f}
 		}
-		f, err := parseFloatArg(v)
-		if err != nil {
-			return nil, fmt.Errorf("scaler %q: %s: %w", spec, name, err)
-		}
-		m = Metric{Kind: PodsMetric, Name: name, AverageValue: f}
 	}
 	if v, set := params["tolerance"]; set {
 		f, err := parseFloatArg(v)
