@@ -77,6 +77,8 @@ decode-bench: ## on an NVIDIA GPU with PyTorch: time a Llama-3.1-8B-shaped decod
 fuzz: ## run each fuzz target for FUZZTIME (default 300000 inputs)
 	$(GO) test ./sim/cluster -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sim/traffic -run '^$$' -fuzz '^FuzzParseTrace$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sim/traffic -run '^$$' -fuzz '^FuzzParsePattern$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sim/autoscale -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 
 .PHONY: bench
 bench: ## run the benchmarks (simulated requests/s, wall time of a simulated hour, event loop, policy decisions and PPO updates)

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kisproject/kis/policy"
 )
 
 // A parameter the scaler would not use must be refused, not dropped: a
@@ -34,4 +36,36 @@ func TestSpecsRefuseParametersTheyWouldDrop(t *testing.T) {
 			t.Errorf("Parse(%q): %v", spec, err)
 		}
 	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, spec := range []string{"hpa", "hpa:queue=3,tolerance=0.1,down=1m", "fixed:4", "queue:12", "predictive:headroom=0.8,stabilize=1m", "oracle:headroom=0.7", "schedule:high=7,lead=90s,stabilize=1m", "hpa:gpu=80,gpu=50"} {
+		f.Add(spec)
+	}
+	env := scheduleEnv()
+	env.FutureRate = func(time.Duration) float64 { return 10 }
+	f.Fuzz(func(t *testing.T, spec string) {
+		if strings.HasPrefix(spec, "kis") {
+			return // a model file path: reading files is the policy package's to fuzz
+		}
+		a, err := Parse(spec, env)
+		if err != nil {
+			return
+		}
+		if a.Name() != spec {
+			t.Fatalf("Parse(%q) built a scaler named %q", spec, a.Name())
+		}
+		if strings.HasPrefix(spec, "fixed:") {
+			return // a Deployment's own count, which no autoscaler bounds
+		}
+		busy := Pod{GPUUtil: 90, HasGPUUtil: true, Waiting: 4, HasWaiting: true}
+		in := &Input{
+			Now: time.Minute, SpecReplicas: 2, Pods: []Pod{busy, busy},
+			Obs:      policy.Observation{RequestRate: 30, Waiting: 8, Running: 40, Ready: 2, Desired: 2},
+			External: map[string]float64{MetricOutstanding: 48},
+		}
+		if got := a.Desired(in); got < env.MinReplicas || got > env.MaxReplicas {
+			t.Fatalf("%q asks for %d replicas, outside [%d, %d]", spec, got, env.MinReplicas, env.MaxReplicas)
+		}
+	})
 }

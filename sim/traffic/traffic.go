@@ -128,6 +128,14 @@ func ParsePattern(s string, unit float64) (Pattern, error) {
 	return p, p.Validate()
 }
 
+// A pattern draws its jitter, random levels and spike times up front, one
+// per 10 s bin or period, so its duration and period bound the memory it
+// takes: within these, under 30 MB.
+const (
+	MaxPatternDuration = 30 * 24 * time.Hour
+	MinPatternPeriod   = time.Second
+)
+
 // Validate reports the first unusable parameter.
 func (p Pattern) Validate() error {
 	switch {
@@ -137,12 +145,12 @@ func (p Pattern) Validate() error {
 		return fmt.Errorf("pattern %s: peak must be finite and >= base (%v), got %v", p.Kind, p.Base, p.Peak)
 	case p.Peak == 0:
 		return fmt.Errorf("pattern %s: peak must be > 0", p.Kind)
-	case p.Duration <= 0:
-		return fmt.Errorf("pattern %s: duration must be > 0, got %v", p.Kind, p.Duration)
+	case p.Duration <= 0 || p.Duration > MaxPatternDuration:
+		return fmt.Errorf("pattern %s: duration must be in (0, %v], got %v", p.Kind, MaxPatternDuration, p.Duration)
 	case !(p.Jitter >= 0 && p.Jitter < 1):
 		return fmt.Errorf("pattern %s: jitter must be in [0, 1), got %v", p.Kind, p.Jitter)
-	case p.Kind != Ramp && p.Period <= 0:
-		return fmt.Errorf("pattern %s: period must be > 0, got %v", p.Kind, p.Period)
+	case p.Kind != Ramp && p.Period < MinPatternPeriod:
+		return fmt.Errorf("pattern %s: period must be >= %v, got %v", p.Kind, MinPatternPeriod, p.Period)
 	case p.Kind == Spike && (p.SpikeLength <= 0 || p.SpikeLength >= p.Period):
 		return fmt.Errorf("pattern spike: spike length must be in (0, period), got %v", p.SpikeLength)
 	}

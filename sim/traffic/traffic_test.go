@@ -165,7 +165,10 @@ func TestParsePatternErrors(t *testing.T) {
 		{"ramp:base=50,peak=10", "peak must be finite and >= base"},
 		{"spike:spike=20m", "spike length must be in (0, period)"},
 		{"periodic:jitter=1.5", "jitter must be in [0, 1)"},
-		{"random:duration=-1s", "duration must be > 0"},
+		{"random:duration=-1s", "duration must be in (0, 720h0m0s], got -1s"},
+		{"ramp:duration=100000h", "duration must be in (0, 720h0m0s], got 100000h0m0s"},
+		{"random:period=1ns", "period must be >= 1s, got 1ns"},
+		{"spike:period=0s", "period must be >= 1s, got 0s"},
 		{"ramp:base=NaN", "base must be a finite rate"},
 	}
 	for _, tc := range tests {
@@ -242,6 +245,31 @@ func TestSharedTraceLoads(t *testing.T) {
 	if len(tr.Requests) != 8819 || !tr.HasTokens {
 		t.Errorf("requests = %d (tokens %v), want 8819 with tokens", len(tr.Requests), tr.HasTokens)
 	}
+}
+
+// A pattern that parses must build a source: its draws are made up front,
+// so a parameter that slipped past Validate shows here as a panic or an
+// allocation the fuzzer reports.
+func FuzzParsePattern(f *testing.F) {
+	for _, spec := range []string{"ramp", "periodic:jitter=0.2", "random:period=2m,duration=30m", "spike:peak=60,spike=2m,period=8m", "spike:period=1ns"} {
+		f.Add(spec)
+	}
+	in, out := workload.TokenDist{Median: 100, Sigma: 0.5, Min: 1, Max: 1000}, workload.TokenDist{Median: 10, Sigma: 0.5, Min: 1, Max: 100}
+	f.Fuzz(func(t *testing.T, spec string) {
+		p, err := ParsePattern(spec, 8)
+		if err != nil {
+			return
+		}
+		src, err := NewPatternSource(p, rand.New(rand.NewPCG(1, 2)), in, out)
+		if err != nil {
+			t.Fatalf("%q parsed but builds no source: %v", spec, err)
+		}
+		for _, at := range []time.Duration{0, p.Duration / 2, p.Duration} {
+			if r := src.Rate(at); !(r >= 0) || math.IsInf(r, 0) {
+				t.Fatalf("%q: rate %v at %v", spec, r, at)
+			}
+		}
+	})
 }
 
 func FuzzParseTrace(f *testing.F) {
