@@ -7,6 +7,7 @@ import (
 
 	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/sim/cluster"
+	"github.com/kisproject/kis/sim/traffic"
 	"github.com/kisproject/kis/sim/workload"
 )
 
@@ -125,8 +126,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: sync period and scrape interval must be > 0")
 	case c.GracePeriod < 0:
 		return fmt.Errorf("config: grace period must be >= 0")
-	case c.Duration < 0:
-		return fmt.Errorf("config: duration must be >= 0, got %v", c.Duration)
+	case c.Duration < 0 || c.Duration > traffic.MaxDuration:
+		return fmt.Errorf("config: duration must be in [0, %v], got %v", traffic.MaxDuration, c.Duration)
 	case !(c.RateScale > 0) || math.IsInf(c.RateScale, 0):
 		// Checked for every scenario, not only traces: a comparison passes
 		// one config to patterns and a trace alike.

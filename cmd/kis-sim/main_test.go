@@ -286,6 +286,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--validation-episodes", "0"}, "validation episodes 0: want >= 1"},
 		{[]string{"run", "--initial-replicas", "30"}, "initial replicas must be in [0, max replicas 20], got 30"},
 		{[]string{"run", "--scenario", "ramp", "--rate-scale", "0"}, "rate scale must be finite and > 0, got 0"},
+		{[]string{"run", "--loop", "--duration", "1000h"}, "duration must be in [0, 720h0m0s], got 1000h0m0s"},
 		{[]string{"run", "--scaler", "hpa:gpu=80,queue=3"}, "gpu and queue are alternatives: set one"},
 		{[]string{"eval", "--scalers", "fixed:2,fixed:2"}, `scaler "fixed:2" is listed twice`},
 		{[]string{"eval", "--parallel", "0"}, "parallel runs 0: want >= 1"},

@@ -129,11 +129,12 @@ func ParsePattern(s string, unit float64) (Pattern, error) {
 }
 
 // A pattern draws its jitter, random levels and spike times up front, one
-// per 10 s bin or period, so its duration and period bound the memory it
-// takes: within these, under 30 MB.
+// per 10 s bin or period, and a looped replay indexes its whole duration,
+// so duration and period bound the memory a source takes: within these,
+// a pattern under 30 MB and a looped replay of the shared trace ~250 MB.
 const (
-	MaxPatternDuration = 30 * 24 * time.Hour
-	MinPatternPeriod   = time.Second
+	MaxDuration      = 30 * 24 * time.Hour
+	MinPatternPeriod = time.Second
 )
 
 // Validate reports the first unusable parameter.
@@ -145,8 +146,8 @@ func (p Pattern) Validate() error {
 		return fmt.Errorf("pattern %s: peak must be finite and >= base (%v), got %v", p.Kind, p.Base, p.Peak)
 	case p.Peak == 0:
 		return fmt.Errorf("pattern %s: peak must be > 0", p.Kind)
-	case p.Duration <= 0 || p.Duration > MaxPatternDuration:
-		return fmt.Errorf("pattern %s: duration must be in (0, %v], got %v", p.Kind, MaxPatternDuration, p.Duration)
+	case p.Duration <= 0 || p.Duration > MaxDuration:
+		return fmt.Errorf("pattern %s: duration must be in (0, %v], got %v", p.Kind, MaxDuration, p.Duration)
 	case !(p.Jitter >= 0 && p.Jitter < 1):
 		return fmt.Errorf("pattern %s: jitter must be in [0, 1), got %v", p.Kind, p.Jitter)
 	case p.Kind != Ramp && p.Period < MinPatternPeriod:
