@@ -1,13 +1,14 @@
 package autoscale
 
 import (
+	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kisproject/kis/internal/specparams"
 	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/sim/traffic"
 )
@@ -124,27 +125,17 @@ func clamp(v, lo, hi int32) int32    { return min(max(v, lo), hi) }
 // above an integer (a decayed trend of 1e-9 must not cost a replica).
 func ceilReplicas(v float64) int32 { return int32(math.Min(math.Ceil(v-1e-6), math.MaxInt32)) }
 
-// scalerParams splits a scaler's key=value parameters by key. It refuses
-// what would otherwise be dropped without a word: a key it does not know,
-// and a key given twice, where the last would win. A pair that is not
-// key=value is refused with usage, the spec's form.
+// scalerParams splits a scaler's key=value parameters by key, refusing an
+// unknown key and a key given twice. A pair that is not key=value is
+// refused with usage, the spec's form.
 func scalerParams(spec, args string, usage error, known ...string) (map[string]string, error) {
-	params := map[string]string{}
-	if args == "" {
-		return params, nil
-	}
-	for _, kv := range strings.Split(args, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return nil, fmt.Errorf("%w: %q is not key=value", usage, kv)
-		}
-		if !slices.Contains(known, k) {
-			return nil, fmt.Errorf("scaler %q: unknown parameter %q (known: %s)", spec, k, strings.Join(known, ", "))
-		}
-		if _, seen := params[k]; seen {
-			return nil, fmt.Errorf("scaler %q: parameter %q is given twice", spec, k)
-		}
-		params[k] = v
+	params, err := specparams.Split(args, known...)
+	var malformed *specparams.NotKeyValueError
+	switch {
+	case errors.As(err, &malformed):
+		return nil, fmt.Errorf("%w: %w", usage, err)
+	case err != nil:
+		return nil, fmt.Errorf("scaler %q: %w", spec, err)
 	}
 	return params, nil
 }

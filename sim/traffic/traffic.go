@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kisproject/kis/internal/specparams"
 	"github.com/kisproject/kis/sim/workload"
 )
 
@@ -85,25 +86,21 @@ func DefaultPattern(kind Kind, unit float64) (Pattern, error) {
 // (requests/s), duration, period, spike (durations) and jitter. Defaults
 // come from DefaultPattern.
 func ParsePattern(s string, unit float64) (Pattern, error) {
-	kind, params, _ := strings.Cut(s, ":")
+	kind, args, _ := strings.Cut(s, ":")
 	p, err := DefaultPattern(Kind(kind), unit)
 	if err != nil {
 		return Pattern{}, err
 	}
-	if params == "" {
-		return p, p.Validate()
+	known := []string{"base", "peak", "duration", "period", "spike", "jitter"}
+	params, err := specparams.Split(args, known...)
+	if err != nil {
+		return Pattern{}, fmt.Errorf("pattern %q: %w", s, err)
 	}
-	seen := map[string]bool{}
-	for _, kv := range strings.Split(params, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return Pattern{}, fmt.Errorf("pattern %q: %q is not key=value", s, kv)
+	for _, k := range known {
+		v, set := params[k]
+		if !set {
+			continue
 		}
-		if seen[k] {
-			// The last would win, under a scenario name that shows both.
-			return Pattern{}, fmt.Errorf("pattern %q: parameter %q is given twice", s, k)
-		}
-		seen[k] = true
 		var perr error
 		switch k {
 		case "base":
@@ -118,8 +115,6 @@ func ParsePattern(s string, unit float64) (Pattern, error) {
 			p.Period, perr = time.ParseDuration(v)
 		case "spike":
 			p.SpikeLength, perr = time.ParseDuration(v)
-		default:
-			return Pattern{}, fmt.Errorf("pattern %q: unknown parameter %q (known: base, peak, duration, period, spike, jitter)", s, k)
 		}
 		if perr != nil {
 			return Pattern{}, fmt.Errorf("pattern %q: parameter %s: %w", s, k, perr)
