@@ -81,7 +81,7 @@ type Env struct {
 }
 
 // Known lists the scaler specs Parse accepts, for help texts.
-const Known = "hpa[:gpu=<percent>|queue=<waiting per pod>[,tolerance=<f>][,down=<window>]], fixed:<n>, queue[:<outstanding per replica>], predictive[:headroom=<f>][,stabilize=<duration>], kis[:<model file>], oracle[:headroom=<f>], schedule:high=<n>[,headroom=<f>][,lead=<duration>][,stabilize=<duration>]"
+const Known = "hpa[:gpu=<percent>][,queue=<waiting per pod>][,tolerance=<f>][,down=<window>], fixed:<n>, queue[:<outstanding per replica>], predictive[:headroom=<f>][,stabilize=<duration>], kis[:<model file>], oracle[:headroom=<f>], schedule:high=<n>[,headroom=<f>][,lead=<duration>][,stabilize=<duration>]"
 
 // Parse builds an autoscaler from its spec.
 func Parse(spec string, env Env) (Autoscaler, error) {
@@ -94,8 +94,10 @@ func Parse(spec string, env Env) (Autoscaler, error) {
 		return parseHPA(spec, arg, env)
 	case "fixed":
 		n, err := strconv.Atoi(arg)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("scaler %q: want fixed:<replicas >= 1>", spec)
+		if err != nil || n < 1 || n > int(env.MaxReplicas) {
+			// Bounded like every other scaler and like --initial-replicas,
+			// which fixed:N sets: the cluster is sized for the max.
+			return nil, fmt.Errorf("scaler %q: want fixed:<replicas in [1, max replicas %d]>", spec, env.MaxReplicas)
 		}
 		return fixed{name: spec, n: int32(n)}, nil
 	case "queue":

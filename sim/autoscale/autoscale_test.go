@@ -10,15 +10,14 @@ import (
 
 // A parameter the scaler would not use must be refused, not dropped: a
 // comparison table names each row by its spec, and a row named
-// "hpa:gpu=80,queue=3" that ran queue=3 alone would mislabel its figures.
+// "hpa:gpu=80,cpu=50" that ran gpu=80 alone would mislabel its figures.
 func TestSpecsRefuseParametersTheyWouldDrop(t *testing.T) {
 	env := scheduleEnv()
 	env.FutureRate = func(time.Duration) float64 { return 10 }
 	for spec, want := range map[string]string{
-		"hpa:gpu=80,queue=3":               `gpu and queue are alternatives: set one`,
 		"hpa:gpu=80,gpu=50":                `parameter "gpu" is given twice`,
 		"hpa:down=1m,down=5m":              `parameter "down" is given twice`,
-		"hpa:gpu=80,":                      `want hpa[:gpu=<percent>|queue=<waiting per pod>][,tolerance=<f >= 0>][,down=<duration >= 0>]: "" is not key=value`,
+		"hpa:gpu=80,":                      `want hpa[:gpu=<percent>][,queue=<waiting per pod>][,tolerance=<f >= 0>][,down=<duration >= 0>]: "" is not key=value`,
 		"hpa:cpu=50":                       `unknown parameter "cpu" (known: gpu, queue, tolerance, down)`,
 		"predictive:headroom=1,headroom=2": `parameter "headroom" is given twice`,
 		"predictive:0.8":                   `want predictive[:headroom=<0 < f <= 10>][,stabilize=<duration >= 0>]: "0.8" is not key=value`,
@@ -26,12 +25,14 @@ func TestSpecsRefuseParametersTheyWouldDrop(t *testing.T) {
 		"oracle:lead=5":                    `unknown parameter "lead" (known: headroom)`,
 		"schedule:high=7,high=8":           `parameter "high" is given twice`,
 		"schedule:high=7,lead=1m,lead=2m":  `parameter "lead" is given twice`,
+		"fixed:0":                          `want fixed:<replicas in [1, max replicas 20]>`,
+		"fixed:21":                         `want fixed:<replicas in [1, max replicas 20]>`,
 	} {
 		if _, err := Parse(spec, env); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse(%q) error = %v, want one containing %q", spec, err, want)
 		}
 	}
-	for _, spec := range []string{"hpa:queue=3,tolerance=0.1,down=1m", "predictive:stabilize=1m,headroom=2", "oracle:headroom=0.8", "schedule:lead=1m,high=7"} {
+	for _, spec := range []string{"hpa:queue=3,tolerance=0.1,down=1m", "hpa:gpu=70,queue=3", "fixed:20", "predictive:stabilize=1m,headroom=2", "oracle:headroom=0.8", "schedule:lead=1m,high=7"} {
 		if _, err := Parse(spec, env); err != nil {
 			t.Errorf("Parse(%q): %v", spec, err)
 		}
@@ -39,7 +40,7 @@ func TestSpecsRefuseParametersTheyWouldDrop(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, spec := range []string{"hpa", "hpa:queue=3,tolerance=0.1,down=1m", "fixed:4", "queue:12", "predictive:headroom=0.8,stabilize=1m", "oracle:headroom=0.7", "schedule:high=7,lead=90s,stabilize=1m", "hpa:gpu=80,gpu=50"} {
+	for _, spec := range []string{"hpa", "hpa:queue=3,tolerance=0.1,down=1m", "fixed:4", "fixed:10", "hpa:gpu=70,queue=3", "queue:12", "predictive:headroom=0.8,stabilize=1m", "oracle:headroom=0.7", "schedule:high=7,lead=90s,stabilize=1m", "hpa:gpu=80,gpu=50"} {
 		f.Add(spec)
 	}
 	env := scheduleEnv()
@@ -54,9 +55,6 @@ func FuzzParse(f *testing.F) {
 		}
 		if a.Name() != spec {
 			t.Fatalf("Parse(%q) built a scaler named %q", spec, a.Name())
-		}
-		if strings.HasPrefix(spec, "fixed:") {
-			return // a Deployment's own count, which no autoscaler bounds
 		}
 		busy := Pod{GPUUtil: 90, HasGPUUtil: true, Waiting: 4, HasWaiting: true}
 		in := &Input{

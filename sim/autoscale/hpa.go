@@ -91,10 +91,10 @@ type HPAConfig struct {
 	DownscaleStabilization time.Duration
 }
 
-// DefaultHPAConfig returns an HPA on one metric with controller defaults.
-func DefaultHPAConfig(minReplicas, maxReplicas int32, m Metric) HPAConfig {
+// DefaultHPAConfig returns an HPA on the metrics with controller defaults.
+func DefaultHPAConfig(minReplicas, maxReplicas int32, metrics ...Metric) HPAConfig {
 	return HPAConfig{
-		MinReplicas: minReplicas, MaxReplicas: maxReplicas, Metrics: []Metric{m},
+		MinReplicas: minReplicas, MaxReplicas: maxReplicas, Metrics: metrics,
 		Tolerance: 0.1, DownscaleStabilization: 5 * time.Minute,
 	}
 }
@@ -605,11 +605,12 @@ func (h *HPA) storeScaleEvent(now time.Duration, prev, next int32) {
 	}
 }
 
-// parseHPA reads hpa[:gpu=<percent>|queue=<n>][,tolerance=<f>][,down=<d>].
-// Setting tolerance or down gives the HPA a spec.behavior; without them it
-// has none, like most HPAs in the wild.
+// parseHPA reads hpa[:gpu=<percent>][,queue=<n>][,tolerance=<f>][,down=<d>].
+// gpu and queue together make a two-metric HPA, which scales to the larger
+// of their proposals; neither is gpu=60. Setting tolerance or down gives
+// the HPA a spec.behavior; without them it has none, like most HPAs in the
+// wild.
 func parseHPA(spec, args string, env Env) (Autoscaler, error) {
-	m := Metric{Kind: PodsMetric, Name: MetricGPU, AverageValue: 60}
 	var behavior *Behavior
 	ensure := func() *Behavior {
 		if behavior == nil {
@@ -617,26 +618,23 @@ func parseHPA(spec, args string, env Env) (Autoscaler, error) {
 		}
 		return behavior
 	}
-	usage := fmt.Errorf("scaler %q: want hpa[:gpu=<percent>|queue=<waiting per pod>][,tolerance=<f >= 0>][,down=<duration >= 0>]", spec)
+	usage := fmt.Errorf("scaler %q: want hpa[:gpu=<percent>][,queue=<waiting per pod>][,tolerance=<f >= 0>][,down=<duration >= 0>]", spec)
 	params, err := scalerParams(spec, args, usage, MetricGPU, MetricQueue, "tolerance", "down")
 	if err != nil {
 		return nil, err
 	}
-	_, hasGPU := params[MetricGPU]
-	_, hasQueue := params[MetricQueue]
-	if hasGPU && hasQueue {
-		// The stock HPA would scale on the larger of two metrics' proposals;
-		// this spec names one target, so two would be a typo or a misread.
-		return nil, fmt.Errorf("scaler %q: %s and %s are alternatives: set one", spec, MetricGPU, MetricQueue)
-	}
+	var metrics []Metric
 	for _, name := range []string{MetricGPU, MetricQueue} {
 		if v, set := params[name]; set {
 			f, err := parseFloatArg(v)
 			if err != nil {
 				return nil, fmt.Errorf("scaler %q: %s: %w", spec, name, err)
 			}
-			m = Metric{Kind: PodsMetric, Name: name, AverageValue: f}
+			metrics = append(metrics, Metric{Kind: PodsMetric, Name: name, AverageValue: f})
 		}
+	}
+	if len(metrics) == 0 {
+		metrics = []Metric{{Kind: PodsMetric, Name: MetricGPU, AverageValue: 60}}
 	}
 	if v, set := params["tolerance"]; set {
 		f, err := parseFloatArg(v)
@@ -653,7 +651,7 @@ func parseHPA(spec, args string, env Env) (Autoscaler, error) {
 		}
 		ensure().ScaleDown.StabilizationWindow = &d
 	}
-	cfg := DefaultHPAConfig(env.MinReplicas, env.MaxReplicas, m)
+	cfg := DefaultHPAConfig(env.MinReplicas, env.MaxReplicas, metrics...)
 	cfg.Behavior = behavior
 	return NewHPA(spec, cfg)
 }

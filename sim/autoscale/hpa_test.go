@@ -172,6 +172,61 @@ func runSteps(t *testing.T, h *HPA, steps []step) {
 	}
 }
 
+// TestHPATwoMetrics follows computeReplicasForMetrics: the larger of the
+// proposals wins, and a metric without samples blocks only a scale-down.
+func TestHPATwoMetrics(t *testing.T) {
+	// 3 pods at 60% GPU (ratio 1.0, keep 3) with the given waiting requests.
+	pods := func(waiting float64, scraped bool) []Pod {
+		p := Pod{GPUUtil: 60, HasGPUUtil: true, Waiting: waiting, HasWaiting: scraped}
+		return []Pod{p, p, p}
+	}
+	queue := Metric{Kind: PodsMetric, Name: MetricQueue, AverageValue: 2}
+	tests := []struct {
+		name string
+		gpu  float64
+		pods []Pod
+		want int32
+	}{
+		// queue 4000m / 2000m = 2.0: ceil(2 * 3) = 6 beats gpu's 3.
+		{name: "queue proposal wins", gpu: 60, pods: pods(4, true), want: 6},
+		// gpu 60/40 = 1.5: ceil(1.5 * 3) = 5 beats queue's 500m/2000m: ceil(0.25 * 3) = 1.
+		{name: "gpu proposal wins", gpu: 40, pods: pods(0.5, true), want: 5},
+		// Both below target: the larger proposal, gpu's ceil(60/90 * 3) = 2, not queue's 1.
+		{name: "scale-down takes the larger proposal", gpu: 90, pods: pods(0.5, true), want: 2},
+		// queue unscraped is invalid; gpu alone would scale down to 2: blocked, keep 3.
+		{name: "missing metric blocks a scale-down", gpu: 90, pods: pods(0, false), want: 3},
+		// queue unscraped is invalid; gpu's scale-up to 5 goes ahead.
+		{name: "missing metric does not block a scale-up", gpu: 40, pods: pods(0, false), want: 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultHPAConfig(1, 10, gpu(tc.gpu), queue)
+			// No scale-down window, so that a scale-down shows on one sync.
+			cfg.Behavior = &Behavior{ScaleDown: &ScalingRules{StabilizationWindow: ptr(time.Duration(0))}}
+			h, err := NewHPA("hpa", cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := h.Desired(&Input{Now: time.Hour, SpecReplicas: 3, Pods: tc.pods}); got != tc.want {
+				t.Errorf("Desired = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// The spec's gpu and queue build the same two-metric HPA as the config.
+func TestParseHPATwoMetrics(t *testing.T) {
+	a, err := Parse("hpa:queue=2,gpu=40", Env{MinReplicas: 1, MaxReplicas: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Pod{GPUUtil: 60, HasGPUUtil: true, Waiting: 4, HasWaiting: true}
+	// gpu 60/40 = 1.5 proposes 5; queue 4/2 = 2.0 proposes 6.
+	if got := a.Desired(&Input{Now: time.Hour, SpecReplicas: 3, Pods: []Pod{p, p, p}}); got != 6 {
+		t.Errorf("Desired = %d, want 6", got)
+	}
+}
+
 func TestHPALegacyDownscaleStabilization(t *testing.T) {
 	h, _ := NewHPA("hpa", DefaultHPAConfig(1, 10, gpu(60)))
 	if h.ScaleDownWindow() != 5*time.Minute {

@@ -40,8 +40,7 @@ func HPAConfigFrom(hpa *autoscalingv2.HorizontalPodAutoscaler) (HPAConfig, error
 	if hpa.Spec.MinReplicas != nil {
 		minReplicas = *hpa.Spec.MinReplicas
 	}
-	cfg := DefaultHPAConfig(minReplicas, hpa.Spec.MaxReplicas, Metric{})
-	cfg.Metrics = nil
+	cfg := DefaultHPAConfig(minReplicas, hpa.Spec.MaxReplicas)
 	for i, m := range hpa.Spec.Metrics {
 		var name string
 		var target autoscalingv2.MetricTarget
