@@ -12,11 +12,18 @@ import (
 )
 
 // HPASweep are the HPA settings a comparison tunes over: GPU utilisation
-// targets, as users set them on DCGM metrics, and queue targets on vLLM's
-// waiting-requests gauge.
+// targets, as users set them on DCGM metrics, queue targets on vLLM's
+// waiting-requests gauge, and HPAs on both, which scale to the larger
+// proposal: the queue's target then catches the saturation a GPU target
+// near 100% cannot see, and the pair serves more requests than either alone.
 var HPASweep = []string{
 	"hpa:gpu=50", "hpa:gpu=60", "hpa:gpu=70", "hpa:gpu=80", "hpa:gpu=90", "hpa:gpu=95",
 	"hpa:queue=1", "hpa:queue=2", "hpa:queue=3", "hpa:queue=5", "hpa:queue=8",
+	"hpa:gpu=60,queue=3", "hpa:gpu=60,queue=5", "hpa:gpu=60,queue=8",
+	"hpa:gpu=70,queue=3", "hpa:gpu=70,queue=5", "hpa:gpu=70,queue=8",
+	"hpa:gpu=80,queue=3", "hpa:gpu=80,queue=5", "hpa:gpu=80,queue=8",
+	"hpa:gpu=90,queue=3", "hpa:gpu=90,queue=5", "hpa:gpu=90,queue=8",
+	"hpa:gpu=95,queue=3", "hpa:gpu=95,queue=5", "hpa:gpu=95,queue=8",
 }
 
 // PredictiveSweep are the predictive scaler's settings a comparison tunes
