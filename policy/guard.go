@@ -1,13 +1,19 @@
 package policy
 
+import "math"
+
 // SLOGuard is a floor under a learned policy's decision: while the observed
 // p95 latency is over the SLO and requests are waiting for a batch slot,
-// the workload gets at least one replica more than it has Ready. Such a
-// policy can hold in a state it rarely met in training, even one where the
-// queue grows without bound; the guard bounds what such a decision costs
-// without second-guessing the policy anywhere else. Counting from Ready
-// replicas, not the spec, keeps it from piling up replicas that are
-// already starting: the latency stays over the SLO until they serve.
+// the workload gets at least one replica more than it has Ready, and at
+// least as many as it takes to run every outstanding request at the
+// concurrency the Ready replicas run now. Such a policy can hold in a state
+// it rarely met in training, even one where the queue grows without bound;
+// the guard bounds what such a decision costs without second-guessing the
+// policy anywhere else. Counting from Ready replicas, not the spec, keeps
+// it from piling up replicas that are already starting: the latency stays
+// over the SLO until they serve. The second bound is for a cold start: one
+// Ready replica facing a backlog of hundreds gets the replicas to drain it
+// in one decision, not one more per cold start.
 type SLOGuard struct {
 	// SLOSeconds is the p95 latency objective; 0 turns the guard off.
 	SLOSeconds float64
@@ -19,9 +25,15 @@ func (g SLOGuard) Apply(obs Observation, desired, hi int32) (int32, bool) {
 	if !(g.SLOSeconds > 0 && obs.P95Latency > g.SLOSeconds && obs.Waiting > 0) {
 		return desired, false
 	}
-	floor := min(int32(obs.Ready)+1, hi)
-	if floor <= desired {
+	floor := math.Min(obs.Ready+1, float64(hi))
+	if obs.Ready > 0 && obs.Running > 0 {
+		// Running per Ready replica is the batch they hold; the backlog
+		// needs that batch for every outstanding request.
+		backlog := math.Ceil(obs.Ready * (obs.Waiting + obs.Running) / obs.Running)
+		floor = math.Min(math.Max(floor, backlog), float64(hi))
+	}
+	if int32(floor) <= desired {
 		return desired, false
 	}
-	return floor, true
+	return int32(floor), true
 }

@@ -388,8 +388,8 @@ func TestSLOGuardBoundsAHoldingPolicy(t *testing.T) {
 	if held.ScaleEvents != 0 || held.SLOAttainment > 0.5 {
 		t.Fatalf("without the guard: %d scale events, %.3f SLO attainment; want it to hold and fail", held.ScaleEvents, held.SLOAttainment)
 	}
-	// The guard reacts, one replica at a time once the p95 is over the SLO,
-	// so each step of the ramp still costs a cold start's misses.
+	// The guard reacts once the p95 is over the SLO, so each step of the
+	// ramp still costs a cold start's misses.
 	if held.GuardRaises != 0 || guarded.GuardRaises == 0 {
 		t.Errorf("guard raises: %d without the guard, %d with it; want none and some", held.GuardRaises, guarded.GuardRaises)
 	}
