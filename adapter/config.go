@@ -70,8 +70,9 @@ type Target struct {
 	Scaler string `json:"scaler,omitempty"`
 	// SLOGuard raises a kis scaler's decision, while the observed p95 is
 	// over SLOSeconds and requests wait, to one replica more than are
-	// Ready and to the replicas the backlog needs (policy.SLOGuard). Default true for kis scalers; the baselines
-	// are served as their rules say.
+	// Ready and to the replicas the backlog needs (policy.SLOGuard).
+	// Default true for kis scalers; the baselines are served as their
+	// rules say.
 	SLOGuard *bool `json:"sloGuard,omitempty"`
 	// Queries produce the Observation's signals.
 	Queries QueryConfig `json:"queries,omitempty"`
