@@ -188,7 +188,7 @@ func newSimulation(cfg Config, scaler autoscale.Autoscaler, live bool) (*Simulat
 	}
 	initial := cfg.InitialReplicas
 	if initial == 0 {
-		initial = initialReplicas(cfg, env, src)
+		initial = initialReplicas(cfg, s.scaler, env, src)
 	}
 	for range initial {
 		s.startWarm()
@@ -224,10 +224,11 @@ func IsTrace(scenario string) bool {
 // three quarters of its batch: the unit baselines and pattern defaults use.
 func ReplicaCapacity(p *workload.Profile) float64 { return p.Capacity(1, 0.75) }
 
-func initialReplicas(cfg Config, env autoscale.Env, src traffic.Source) int32 {
-	var n int32
-	if _, err := fmt.Sscanf(cfg.Scaler, "fixed:%d", &n); err == nil && n > 0 {
-		return n
+// initialReplicas is the fleet Ready at time zero unless the config sets
+// one: a static scaler's own count, else the opening load's, within bounds.
+func initialReplicas(cfg Config, scaler autoscale.Autoscaler, env autoscale.Env, src traffic.Source) int32 {
+	if static, ok := scaler.(autoscale.Static); ok {
+		return static.Replicas()
 	}
 	want := int32(math.Ceil(src.Rate(0) / env.Capacity))
 	return min(max(want, cfg.MinReplicas), cfg.MaxReplicas)

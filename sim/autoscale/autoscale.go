@@ -21,6 +21,13 @@ type Autoscaler interface {
 	Desired(in *Input) int32
 }
 
+// Static is an Autoscaler whose count never changes (fixed:N): a run
+// starts with that many replicas Ready, as a Deployment without an
+// autoscaler would have them.
+type Static interface {
+	Replicas() int32
+}
+
 // Guarded is an Autoscaler served with the SLO guard (KIScaler).
 type Guarded interface {
 	// GuardRaises counts the decisions the guard raised so far.
@@ -121,6 +128,7 @@ type fixed struct {
 
 func (f fixed) Name() string         { return f.name }
 func (f fixed) Desired(*Input) int32 { return f.n }
+func (f fixed) Replicas() int32      { return f.n }
 func clamp(v, lo, hi int32) int32    { return min(max(v, lo), hi) }
 
 // ceilReplicas rounds a replica demand up, ignoring float noise a hair
