@@ -1,6 +1,7 @@
-// Package specparams splits the key=value parameters of a command-line spec,
-// such as the "peak=60,period=8m" of "spike:peak=60,period=8m" or the
-// "queue=3,down=1m" of "hpa:queue=3,down=1m".
+// Package specparams checks what a command line spells as lists: the
+// key=value parameters of a spec, such as the "peak=60,period=8m" of
+// "spike:peak=60,period=8m" or the "queue=3,down=1m" of "hpa:queue=3,down=1m",
+// and lists of specs, such as --scalers.
 package specparams
 
 import (
@@ -36,4 +37,17 @@ func Split(args string, known ...string) (map[string]string, error) {
 		params[k] = v
 	}
 	return params, nil
+}
+
+// Repeated returns the first element of s that an earlier one equals. A
+// list of specs is run or drawn from once per element, so a name given
+// twice would be a row run twice, or a weighting nobody asked for.
+func Repeated[T comparable](s []T) (T, bool) {
+	for i, v := range s {
+		if slices.Contains(s[:i], v) {
+			return v, true
+		}
+	}
+	var zero T
+	return zero, false
 }

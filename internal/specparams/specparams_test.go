@@ -6,6 +6,23 @@ import (
 	"testing"
 )
 
+func TestRepeated(t *testing.T) {
+	for _, tc := range []struct {
+		s    []string
+		want string
+		ok   bool
+	}{
+		{nil, "", false},
+		{[]string{"a", "b", "c"}, "", false},
+		{[]string{"a", "b", "a", "b"}, "a", true},
+		{[]string{"a", "b", "c", "b", "a"}, "b", true},
+	} {
+		if got, ok := Repeated(tc.s); got != tc.want || ok != tc.ok {
+			t.Errorf("Repeated(%q) = %q, %v; want %q, %v", tc.s, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
 func TestSplit(t *testing.T) {
 	for _, tc := range []struct {
 		args string

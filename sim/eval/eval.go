@@ -7,11 +7,11 @@ import (
 	"io"
 	"math"
 	"path/filepath"
-	"slices"
 	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/kisproject/kis/internal/specparams"
 	"github.com/kisproject/kis/sim"
 )
 
@@ -113,10 +113,8 @@ func Matrix(ctx context.Context, base sim.Config, scenarios, scalers []string, p
 		if len(list.names) == 0 {
 			return nil, fmt.Errorf("no %ss to run", list.what)
 		}
-		for i, name := range list.names {
-			if slices.Contains(list.names[:i], name) {
-				return nil, fmt.Errorf("%s %q is listed twice", list.what, name)
-			}
+		if name, ok := specparams.Repeated(list.names); ok {
+			return nil, fmt.Errorf("%s %q is listed twice", list.what, name)
 		}
 	}
 	// Build every cell first, so that a bad scaler or scenario fails before

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kisproject/kis/internal/specparams"
 	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/policy/ppo"
 	"github.com/kisproject/kis/sim"
@@ -154,13 +155,13 @@ func (c *Config) Validate() error {
 	}
 	// Episodes draw from these lists uniformly, so a name listed twice
 	// would be drawn twice as often, a weighting nobody asked for.
-	if k, ok := repeated(c.Patterns); ok {
+	if k, ok := specparams.Repeated(c.Patterns); ok {
 		return fmt.Errorf("train: pattern %q is listed twice", k)
 	}
-	if path, ok := repeated(c.Traces); ok {
+	if path, ok := specparams.Repeated(c.Traces); ok {
 		return fmt.Errorf("train: trace %q is listed twice", path)
 	}
-	if sc, ok := repeated(c.ValidationScenarios); ok {
+	if sc, ok := specparams.Repeated(c.ValidationScenarios); ok {
 		return fmt.Errorf("train: validation scenario %q is listed twice", sc)
 	}
 	if c.TraceShare > 0 && len(c.Traces) == 0 {
@@ -177,17 +178,6 @@ func (c *Config) Validate() error {
 		}
 	}
 	return c.Base.Validate()
-}
-
-// repeated returns the first element of s that an earlier one equals.
-func repeated[T comparable](s []T) (T, bool) {
-	for i, v := range s {
-		if slices.Contains(s[:i], v) {
-			return v, true
-		}
-	}
-	var zero T
-	return zero, false
 }
 
 // Progress is one iteration's learning-curve row. Every number is measured.
