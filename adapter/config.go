@@ -70,7 +70,8 @@ type Target struct {
 	Scaler string `json:"scaler,omitempty"`
 	// SLOGuard raises a kis scaler's decision, while the observed p95 is
 	// over SLOSeconds and requests wait, to one replica more than are
-	// Ready and to the replicas the backlog needs (policy.SLOGuard).
+	// Ready and to the replicas that drain the queue within the SLO
+	// (policy.SLOGuard).
 	// Default true for kis scalers; the baselines are served as their
 	// rules say.
 	SLOGuard *bool `json:"sloGuard,omitempty"`

@@ -268,27 +268,27 @@ func (holdRule) Desired(_ policy.Observation, current, _, _ int32) int32 { retur
 
 // TestSLOGuard: a decider that holds while the p95 is over the SLO and
 // requests wait is raised to one replica more than are Ready, or to the
-// replicas the backlog needs at the Ready replicas' batch, and the decision
-// says so; with the guard off, or the SLO met, or the decider already
+// replicas that drain the queue within the SLO, and the decision says so; with the guard off, or the SLO met, or the decider already
 // asking for more, the decider's count is served.
 func TestSLOGuard(t *testing.T) {
 	f := newFixture(t, "")
 	r := f.adapter.Reconcilers()[0]
 	r.decider, r.guard = holdRule{}, policy.SLOGuard{SLOSeconds: 2}
 	f.scale.Replicas = 6
-	// 20 waiting beside 120 running: a sixth of a batch more.
-	f.prom.Values[SignalRunning] = 120
+	// 20 waiting beside 80 completed a second: an eighth more, within 2 s.
+	f.prom.Values[SignalRequestRate] = 80
 	runSteps(t, f, []step{
 		{name: "SLO met", want: Decision{Replicas: 6, Source: SourcePolicy}},
 		// 4 Ready of 6: two are starting; the floor is max(4+1,
-		// ceil(4 * 140 / 120) = 5) = 5, and 6 stands.
+		// ceil(4 * (1 + 20 / (80 * 2))) = 5) = 5, and 6 stands.
 		{name: "over the SLO, replicas starting", advance: 15 * time.Second, mutate: func(f *fixture) { f.prom.Values[SignalP95Latency] = 7 },
 			want: Decision{Replicas: 6, Source: SourcePolicy}},
-		// max(6+1, ceil(6 * 140 / 120) = 7) = 7.
+		// max(6+1, ceil(6 * (1 + 20 / 160)) = ceil(6.75) = 7) = 7.
 		{name: "over the SLO, all Ready", advance: 15 * time.Second, mutate: func(f *fixture) { f.prom.Values[SignalReadyReplicas] = 6 },
 			want: Decision{Replicas: 7, Source: SourceGuard}},
-		// ceil(6 * (120 + 120) / 120) = 12, clamped to the target's max of 10.
-		{name: "over the SLO, a batch waiting per replica", advance: 15 * time.Second, mutate: func(f *fixture) { f.prom.Values[SignalWaiting] = 120 },
+		// ceil(6 * (1 + 120 / 160)) = ceil(10.5) = 11, clamped to the
+		// target's max of 10.
+		{name: "over the SLO, a long queue", advance: 15 * time.Second, mutate: func(f *fixture) { f.prom.Values[SignalWaiting] = 120 },
 			want: Decision{Replicas: 10, Source: SourceGuard}},
 		{name: "over the SLO, nothing waiting", advance: 15 * time.Second, mutate: func(f *fixture) { f.prom.Values[SignalWaiting] = 0 },
 			want: Decision{Replicas: 6, Source: SourcePolicy}},

@@ -43,7 +43,7 @@ func (f *simFlags) add(fs *pflag.FlagSet) {
 	fs.Int32Var(&f.initial, "initial-replicas", 0, "replicas Ready at time zero, for every scaler (0: sized to the scenario's opening load, or N for fixed:N)")
 	fs.StringVar(&f.balancer, "balancer", string(d.Balancer), "how the Service spreads requests: "+sim.Balancers)
 	fs.BoolVar(&f.deletionCost, "deletion-cost", true, "honour the pod-deletion-cost the scheduler profile sets on the pods it binds (false: scale down as the ReplicaSet controller does for pods without one)")
-	fs.BoolVar(&f.sloGuard, "slo-guard", true, "serve KIScaler's decisions with the adapter's SLO guard: while the observed p95 is over the profile's SLO and requests wait, at least one replica more than are Ready, and as many as the backlog needs at the batch the Ready replicas run (kis-sim train: in validation only)")
+	fs.BoolVar(&f.sloGuard, "slo-guard", true, "serve KIScaler's decisions with the adapter's SLO guard: while the observed p95 is over the profile's SLO and requests wait, at least one replica more than are Ready, and as many as serve the current rate and drain the queue within the SLO at the rate the Ready replicas complete requests (kis-sim train: in validation only)")
 	fs.StringVar(&f.scheduler, "scheduler", kubesched.GPUAwareProfile, "pod placement: "+kubesched.GPUAwareProfile+" (the profile manifests/scheduler ships, through the real scheduler framework), "+kubesched.DefaultProfile+" (kube-scheduler's default profile), or "+firstFit)
 }
 
