@@ -121,6 +121,7 @@ choose-seed: ## train RECIPE_FLAGS on seeds 1-9 and name the one make train ship
 results: ## regenerate docs/results-table*.md: KIScaler against a tuned HPA, a tuned predictive scaler and the oracle
 	$(GO) run ./cmd/kis-sim compare --seeds 10 --scenarios ramp,periodic,random,spike,../shared/traces/azure-llm-code-2023.csv --rate-scale 4 --baselines queue,fixed:8,fixed:10 --out docs/results-table.md
 	$(GO) run ./cmd/kis-sim compare --seeds 10 --initial-replicas 4 --scenarios ../shared/traces/azure-llm-code-2023.csv --rate-scale 4 --baselines queue,fixed:3,fixed:4,fixed:8 --out docs/results-table-trace-warm.md
+	for s in 1 2 3 6; do $(GO) run ./cmd/kis-sim compare --seeds 10 --scenarios ../shared/traces/azure-llm-code-2023.csv --rate-scale $$s --baselines queue,fixed:3,fixed:4,fixed:8 --out docs/results-table-trace-x$$s.md || exit 1; done
 	$(GO) run ./cmd/kis-sim compare --seeds 10 --balancer weighted-least-outstanding --scenarios ramp,periodic,random,spike,../shared/traces/azure-llm-code-2023.csv --rate-scale 4 --baselines queue,fixed:8,fixed:10 --out docs/results-table-weighted.md
 	$(GO) run ./cmd/kis-sim compare --seeds 10 --scenarios random,spike --baselines 'fixed:6,fixed:7,"schedule:high=6,lead=80s","schedule:high=6,lead=90s",schedule:high=6,"schedule:high=7,lead=80s","schedule:high=7,lead=90s",schedule:high=7,"schedule:high=6,lead=90s,stabilize=1m","schedule:high=7,lead=90s,stabilize=1m","schedule:high=8,lead=80s","schedule:high=8,lead=90s",schedule:high=8' --out docs/results-table-schedule.md
 
