@@ -71,9 +71,8 @@ type Target struct {
 	// SLOGuard raises a kis scaler's decision, while the observed p95 is
 	// over SLOSeconds and requests wait, to one replica more than are
 	// Ready and to the replicas that drain the queue within the SLO
-	// (policy.SLOGuard).
-	// Default true for kis scalers; the baselines are served as their
-	// rules say.
+	// (policy.SLOGuard). Default true for kis scalers; the baselines are
+	// served as their rules say.
 	SLOGuard *bool `json:"sloGuard,omitempty"`
 	// Queries produce the Observation's signals.
 	Queries QueryConfig `json:"queries,omitempty"`

@@ -268,8 +268,9 @@ func (holdRule) Desired(_ policy.Observation, current, _, _ int32) int32 { retur
 
 // TestSLOGuard: a decider that holds while the p95 is over the SLO and
 // requests wait is raised to one replica more than are Ready, or to the
-// replicas that drain the queue within the SLO, and the decision says so; with the guard off, or the SLO met, or the decider already
-// asking for more, the decider's count is served.
+// replicas that drain the queue within the SLO, and the decision says so;
+// with the guard off, or the SLO met, or the decider already asking for
+// more, the decider's count is served.
 func TestSLOGuard(t *testing.T) {
 	f := newFixture(t, "")
 	r := f.adapter.Reconcilers()[0]
