@@ -114,7 +114,7 @@ train: ## train KIScaler from scratch (seeded) and install it as the embedded de
 	cp out/train/curve.csv out/train/curve.svg docs/
 
 .PHONY: choose-seed
-choose-seed: ## train RECIPE_FLAGS on seeds 1-9 and name the one make train ships (about 30 min on 2 cores)
+choose-seed: ## train RECIPE_FLAGS on seeds 1-9 and name the one make train ships (about 35 min on 2 cores)
 	GO=$(GO) ./hack/choose-seed.sh out/choose-seed $(RECIPE_FLAGS)
 
 .PHONY: results

@@ -10,11 +10,13 @@ import "math"
 // Such a policy can hold in a state it rarely met in training, even one
 // where the queue grows without bound; the guard bounds what such a
 // decision costs without second-guessing the policy anywhere else.
-// Counting from Ready replicas, not the spec, keeps it from piling up
-// replicas that are already starting: the latency stays over the SLO
-// until they serve. The second bound is for a cold start: one Ready
-// replica facing a backlog of hundreds gets the replicas to drain it in
-// one decision, not one more per cold start.
+// Counting from Ready replicas, not the spec, keeps the first bound from
+// piling up replicas that are already starting: the latency stays over
+// the SLO until they serve. The second bound is for a cold start: one
+// Ready replica facing a backlog of hundreds gets the replicas to drain
+// it in one decision, not one more per cold start. It follows the queue,
+// so under a burst that outlasts the cold start it keeps rising until
+// the new replicas serve.
 type SLOGuard struct {
 	// SLOSeconds is the p95 latency objective; 0 turns the guard off.
 	SLOSeconds float64
