@@ -80,3 +80,63 @@ func TestLiveFollowsPods(t *testing.T) {
 		t.Errorf("llm-a still exported a minute after it vanished:\n%s", got)
 	}
 }
+
+// kis-sim live is scraped from Prometheus's goroutine while its watch
+// loop syncs the pods and wall time moves. Each scrape must see the run as
+// it was at one instant: a counter that went back would read to Prometheus
+// as a restart. `make test` runs this under -race.
+func TestLiveScrapesWhileItSyncs(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Scenario = "ramp:base=2,peak=2,duration=10m"
+	cfg.ScrapeInterval = time.Second
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
+	l, err := NewLive(cfg, "default", "llm", clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(l)
+	pods := []LivePod{{Name: "llm-a", Node: "h100-0", Running: true}}
+
+	synced := make(chan struct{})
+	go func() {
+		defer close(synced)
+		for range 300 {
+			clk.SetTime(clk.Now().Add(time.Second))
+			l.Sync(pods, 1)
+		}
+	}()
+	var lastSuccess float64
+	var lastCompleted int64
+	for syncing := true; syncing; {
+		select {
+		case <-synced:
+			syncing = false // one more scrape, of the final state
+		default:
+		}
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != cfg.Profile.Metrics.RequestSuccess {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				v := m.GetCounter().GetValue()
+				if v < lastSuccess {
+					t.Fatalf("%s went back from %v to %v", mf.GetName(), lastSuccess, v)
+				}
+				lastSuccess = v
+			}
+		}
+		_, completed, _, _ := l.Stats()
+		if completed < lastCompleted {
+			t.Fatalf("Stats' completed went back from %d to %d", lastCompleted, completed)
+		}
+		lastCompleted = completed
+	}
+	if lastSuccess == 0 || lastCompleted == 0 {
+		t.Fatalf("five minutes of syncs served nothing: %s %v, Stats %d", cfg.Profile.Metrics.RequestSuccess, lastSuccess, lastCompleted)
+	}
+}
