@@ -29,10 +29,10 @@ func scrapeLive(t *testing.T, l *Live) string {
 	return b.String()
 }
 
-// A pod the cluster runs on a node with the model cached loads it, serves
-// the scenario's requests and exports its series; one on an unknown node
-// is reported; a vanished pod drains and its series go.
-func TestLiveFollowsPods(t *testing.T) {
+// newTestLive serves the LLM profile at a steady 2 requests/s for ten
+// minutes, scraped every second, on a clock the test moves.
+func newTestLive(t *testing.T) (*Live, *clocktesting.FakePassiveClock) {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Scenario = "ramp:base=2,peak=2,duration=10m"
 	cfg.ScrapeInterval = time.Second
@@ -41,6 +41,14 @@ func TestLiveFollowsPods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return l, clk
+}
+
+// A pod the cluster runs on a node with the model cached loads it, serves
+// the scenario's requests and exports its series; one on an unknown node
+// is reported; a vanished pod drains and its series go.
+func TestLiveFollowsPods(t *testing.T) {
+	l, clk := newTestLive(t)
 	clk.SetTime(clk.Now().Add(time.Second))
 	unknown := l.Sync([]LivePod{
 		{Name: "llm-a", Node: "h100-0", Running: true},
@@ -86,14 +94,8 @@ func TestLiveFollowsPods(t *testing.T) {
 // it was at one instant: a counter that went back would read to Prometheus
 // as a restart. `make test` runs this under -race.
 func TestLiveScrapesWhileItSyncs(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Scenario = "ramp:base=2,peak=2,duration=10m"
-	cfg.ScrapeInterval = time.Second
-	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
-	l, err := NewLive(cfg, "default", "llm", clk)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, clk := newTestLive(t)
+	success := l.s.prof.Metrics.RequestSuccess
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(l)
 	pods := []LivePod{{Name: "llm-a", Node: "h100-0", Running: true}}
@@ -119,7 +121,7 @@ func TestLiveScrapesWhileItSyncs(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, mf := range mfs {
-			if mf.GetName() != cfg.Profile.Metrics.RequestSuccess {
+			if mf.GetName() != success {
 				continue
 			}
 			for _, m := range mf.GetMetric() {
@@ -137,6 +139,6 @@ func TestLiveScrapesWhileItSyncs(t *testing.T) {
 		lastCompleted = completed
 	}
 	if lastSuccess == 0 || lastCompleted == 0 {
-		t.Fatalf("five minutes of syncs served nothing: %s %v, Stats %d", cfg.Profile.Metrics.RequestSuccess, lastSuccess, lastCompleted)
+		t.Fatalf("five minutes of syncs served nothing: %s %v, Stats %d", success, lastSuccess, lastCompleted)
 	}
 }
