@@ -65,7 +65,11 @@ kis_model_cache_present, for Prometheus to scrape with honor_labels.`,
 			if err != nil {
 				return err
 			}
-			return runLive(cmd.Context(), client, cfg, ns, name, listen, interval)
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("--listen-address: %w", err)
+			}
+			return runLive(cmd.Context(), client, cfg, ns, name, ln, interval)
 		},
 	}
 	f.add(cmd.Flags())
@@ -77,7 +81,10 @@ kis_model_cache_present, for Prometheus to scrape with honor_labels.`,
 	return cmd
 }
 
-func runLive(ctx context.Context, client kubernetes.Interface, cfg sim.Config, ns, name, listen string, interval time.Duration) error {
+// runLive serves /metrics on ln, which it closes, until the scenario ends
+// (nil) or ctx is done (its error).
+func runLive(ctx context.Context, client kubernetes.Interface, cfg sim.Config, ns, name string, ln net.Listener, interval time.Duration) error {
+	defer ln.Close()
 	logger := klog.FromContext(ctx).WithValues("deployment", ns+"/"+name)
 	d, err := client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
@@ -92,11 +99,15 @@ func runLive(ctx context.Context, client kubernetes.Interface, cfg sim.Config, n
 		return err
 	}
 
+	// The informers stop with the scenario, not only with the caller's
+	// ctx: Shutdown waits for them, so cancel runs first.
+	ctx, cancel := context.WithDeadline(ctx, live.End())
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(ns))
 	pods := factory.Core().V1().Pods().Lister()
 	deployments := factory.Apps().V1().Deployments().Lister()
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
+	defer cancel()
 	for typ, synced := range factory.WaitForCacheSync(ctx.Done()) {
 		if !synced {
 			return fmt.Errorf("informer for %v did not sync", typ)
@@ -105,17 +116,11 @@ func runLive(ctx context.Context, client kubernetes.Interface, cfg sim.Config, n
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(live)
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
 	logger.Info("Serving simulated traffic", "metrics", "http://"+ln.Addr().String()+"/metrics", "until", live.End().Format(time.RFC3339))
 
-	ctx, cancel := context.WithDeadline(ctx, live.End())
-	defer cancel()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	warned := map[string]bool{}
