@@ -86,6 +86,12 @@ kis_model_cache_present, for Prometheus to scrape with honor_labels.`,
 func runLive(ctx context.Context, client kubernetes.Interface, cfg sim.Config, ns, name string, ln net.Listener, interval time.Duration) error {
 	defer ln.Close()
 	logger := klog.FromContext(ctx).WithValues("deployment", ns+"/"+name)
+	// First, so that a bad scenario or cluster spec is reported without a
+	// round trip to the cluster; the scenario's time zero is now.
+	live, err := sim.NewLive(cfg, ns, name, clock.RealClock{})
+	if err != nil {
+		return err
+	}
 	d, err := client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("reading the Deployment: %w", err)
@@ -93,10 +99,6 @@ func runLive(ctx context.Context, client kubernetes.Interface, cfg sim.Config, n
 	selector, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	if err != nil {
 		return fmt.Errorf("the Deployment's selector: %w", err)
-	}
-	live, err := sim.NewLive(cfg, ns, name, clock.RealClock{})
-	if err != nil {
-		return err
 	}
 
 	// The informers stop with the scenario, not only with the caller's

@@ -267,6 +267,10 @@ func TestBadInput(t *testing.T) {
 	os.WriteFile(badCluster, []byte("nodePools:\n- name: a\n  count: -1\n"), 0o644)
 	badTrace := filepath.Join(t.TempDir(), "t.csv")
 	os.WriteFile(badTrace, []byte("t_seconds\n1\nx\n"), 0o644)
+	// A kubeconfig that loads: the listen address is checked before any
+	// request reaches its (absent) server.
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\ncontexts:\n- name: c\n  context: {cluster: c}\ncurrent-context: c\n"), 0o644)
 	tests := []struct {
 		args []string
 		want string
@@ -297,6 +301,10 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--gamma", "1.5"}, "gamma 1.5 must be in (0, 1]"},
 		{[]string{"train", "--entropy-coef", "-0.1"}, "entropy coef -0.1 must be >= 0"},
 		{[]string{"train", "--decision", "sampled"}, `decision "sampled": want greedy or expected`},
+		{[]string{"live", "--deployment", "llm"}, `--deployment: want NAMESPACE/NAME, got "llm"`},
+		{[]string{"live", "--deployment", "default/llm", "--kubeconfig", filepath.Join(t.TempDir(), "missing")}, "--kubeconfig: stat "},
+		{[]string{"live", "--deployment", "default/llm", "--kubeconfig", kubeconfig, "--listen-address", "nowhere"}, "--listen-address: listen tcp: address nowhere: missing port"},
+		{[]string{"live", "--deployment", "default/llm", "--kubeconfig", kubeconfig, "--scenario", "spike:peak=oops"}, `pattern "spike:peak=oops": parameter peak`},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
