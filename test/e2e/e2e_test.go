@@ -28,7 +28,8 @@ import (
 
 const (
 	hpaSync = 5 * time.Second
-	// Ends before the scenario's second spike (after 530 s).
+	// Ends before the scenario's second spike (after 530 s), and before
+	// kis-sim live exits at its end (540 s), which CheckRunning would fail.
 	runFor = 500 * time.Second
 	// After the spike the load falls to 1 request/s, so that any sane
 	// scaler comes down: at 6 requests/s the policies hold or oscillate on
