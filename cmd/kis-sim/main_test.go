@@ -267,8 +267,8 @@ func TestBadInput(t *testing.T) {
 	os.WriteFile(badCluster, []byte("nodePools:\n- name: a\n  count: -1\n"), 0o644)
 	badTrace := filepath.Join(t.TempDir(), "t.csv")
 	os.WriteFile(badTrace, []byte("t_seconds\n1\nx\n"), 0o644)
-	// A kubeconfig that loads: the listen address is checked before any
-	// request reaches its (absent) server.
+	// A kubeconfig that loads, for a server that is not there: the listen
+	// address and the scenario are checked before any request is sent.
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\ncontexts:\n- name: c\n  context: {cluster: c}\ncurrent-context: c\n"), 0o644)
 	tests := []struct {
@@ -304,7 +304,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"live", "--deployment", "llm"}, `--deployment: want NAMESPACE/NAME, got "llm"`},
 		{[]string{"live", "--deployment", "default/llm", "--kubeconfig", filepath.Join(t.TempDir(), "missing")}, "--kubeconfig: stat "},
 		{[]string{"live", "--deployment", "default/llm", "--kubeconfig", kubeconfig, "--listen-address", "nowhere"}, "--listen-address: listen tcp: address nowhere: missing port"},
-		{[]string{"live", "--deployment", "default/llm", "--kubeconfig", kubeconfig, "--scenario", "spike:peak=oops"}, `pattern "spike:peak=oops": parameter peak`},
+		{[]string{"live", "--deployment", "default/llm", "--kubeconfig", kubeconfig, "--listen-address", "127.0.0.1:0", "--scenario", "spike:peak=oops"}, `pattern "spike:peak=oops": parameter peak`},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
