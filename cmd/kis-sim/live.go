@@ -54,9 +54,6 @@ kis_model_cache_present, for Prometheus to scrape with honor_labels.`,
 				return err
 			}
 			cfg.Scenario = scenario
-			cfg.ScrapeInterval = time.Second
-			// The real kis-scheduler places the pods.
-			cfg.NewScheduler = nil
 			restConfig, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 			if err != nil {
 				return fmt.Errorf("--kubeconfig: %w", err)
@@ -85,6 +82,9 @@ kis_model_cache_present, for Prometheus to scrape with honor_labels.`,
 // (nil) or ctx is done (its error).
 func runLive(ctx context.Context, client kubernetes.Interface, cfg sim.Config, ns, name string, ln net.Listener, interval time.Duration) error {
 	defer ln.Close()
+	cfg.ScrapeInterval = time.Second
+	// The real kis-scheduler places the pods.
+	cfg.NewScheduler = nil
 	logger := klog.FromContext(ctx).WithValues("deployment", ns+"/"+name)
 	// First, so that a bad scenario or cluster spec is reported without a
 	// round trip to the cluster; the scenario's time zero is now.

@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/ktesting"
@@ -52,6 +53,43 @@ func TestLivePods(t *testing.T) {
 	}
 }
 
+// llmDeployment is the served Deployment: default/llm, pods labelled
+// app=llm.
+func llmDeployment() *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "llm"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](2),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "llm"}},
+		},
+	}
+}
+
+// startLive runs runLive for the named Deployment in default on a free
+// loopback port. It returns the /metrics URL and runLive's result, which
+// fails the test if it takes more than 10 s to come.
+func startLive(ctx context.Context, t *testing.T, client kubernetes.Interface, scenario, name string) (url string, result func(after string) error) {
+	t.Helper()
+	cfg := sim.DefaultConfig()
+	cfg.Scenario = scenario
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- runLive(ctx, client, cfg, "default", name, ln, 10*time.Millisecond) }()
+	return "http://" + ln.Addr().String() + "/metrics", func(after string) error {
+		t.Helper()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatalf("runLive did not return 10 s after %s", after)
+			return nil
+		}
+	}
+}
+
 // runLive follows the Deployment's pods through the API (those its
 // selector picks, on nodes the cluster spec names), serves their series on
 // its listener, warns once per pod it cannot simulate, and ends with the
@@ -66,14 +104,7 @@ func TestRunLive(t *testing.T) {
 			Status:     corev1.PodStatus{Phase: phase},
 		}
 	}
-	deployment := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "llm"},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To[int32](2),
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "llm"}},
-		},
-	}
-	client := fake.NewClientset(deployment,
+	client := fake.NewClientset(llmDeployment(),
 		labelled("llm-a", "llm", "h100-0", corev1.PodRunning),
 		labelled("llm-b", "llm", "elsewhere", corev1.PodRunning),
 		labelled("other-a", "other", "h100-1", corev1.PodRunning),
@@ -82,20 +113,10 @@ func TestRunLive(t *testing.T) {
 	ctx, cancel := context.WithCancel(klog.NewContext(t.Context(), logger))
 	defer cancel()
 
-	cfg := sim.DefaultConfig()
-	cfg.Scenario = "ramp:base=2,peak=2,duration=10m"
-	cfg.ScrapeInterval = time.Second
-	cfg.NewScheduler = nil
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + ln.Addr().String() + "/metrics"
-	done := make(chan error, 1)
-	go func() { done <- runLive(ctx, client, cfg, "default", "llm", ln, 10*time.Millisecond) }()
+	url, result := startLive(ctx, t, client, "ramp:base=2,peak=2,duration=10m", "llm")
 
 	// waitFor scrapes until every want is in the body and no unwanted one is.
-	waitFor := func(want, unwanted []string) string {
+	waitFor := func(want, unwanted []string) {
 		t.Helper()
 		var body string
 		err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
@@ -124,7 +145,6 @@ func TestRunLive(t *testing.T) {
 		if err != nil {
 			t.Fatalf("want %q and none of %q in /metrics: %v\n%s", want, unwanted, err, body)
 		}
-		return body
 	}
 	waitFor([]string{
 		`kube_pod_status_phase{namespace="default",phase="Running",pod="llm-a"} 1`,
@@ -143,13 +163,8 @@ func TestRunLive(t *testing.T) {
 	waitFor([]string{`kube_pod_status_phase{namespace="default",phase="Pending",pod="llm-c"} 1`}, []string{`pod="llm-a"`})
 
 	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("runLive ended with %v, want context.Canceled", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("runLive did not return after its context was cancelled")
+	if err := result("its context was cancelled"); !errors.Is(err, context.Canceled) {
+		t.Errorf("runLive ended with %v, want context.Canceled", err)
 	}
 	if _, err := http.Get(url); err == nil {
 		t.Error("/metrics still served after runLive returned")
@@ -168,34 +183,16 @@ func TestRunLive(t *testing.T) {
 
 // A scenario that ends ends the run: kis-sim live exits 0.
 func TestRunLiveEndsWithItsScenario(t *testing.T) {
-	client := fake.NewClientset(&appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "llm"},
-		Spec:       appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "llm"}}},
-	})
+	client := fake.NewClientset(llmDeployment())
 	_, ctx := ktesting.NewTestContext(t)
-	cfg := sim.DefaultConfig()
-	cfg.Scenario = "ramp:base=1,peak=1,duration=1s"
-	cfg.NewScheduler = nil
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- runLive(ctx, client, cfg, "default", "llm", ln, 10*time.Millisecond) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("runLive at the scenario's end: %v, want nil", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("runLive did not return 10 s after its one-second scenario ended")
+	const oneSecond = "ramp:base=1,peak=1,duration=1s"
+	_, result := startLive(ctx, t, client, oneSecond, "llm")
+	if err := result("its one-second scenario ended"); err != nil {
+		t.Errorf("runLive at the scenario's end: %v, want nil", err)
 	}
 
-	ln, err = net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = runLive(ctx, client, cfg, "default", "missing", ln, 10*time.Millisecond)
+	_, result = startLive(ctx, t, client, oneSecond, "missing")
+	err := result("it was started on a missing Deployment")
 	if err == nil || !strings.Contains(err.Error(), "reading the Deployment") || !strings.Contains(err.Error(), `"missing" not found`) {
 		t.Errorf("runLive on a missing Deployment: %v, want it named", err)
 	}
