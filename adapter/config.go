@@ -1,12 +1,10 @@
 package adapter
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"regexp"
 	"strings"
-	"text/template"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -275,7 +273,7 @@ func (t *Target) validate(p *field.Path) field.ErrorList {
 			errs = append(errs, field.NotSupported(q.Child("overrides").Key(name), name, SignalNames))
 			continue
 		}
-		if _, err := parseQuery(name, text); err != nil {
+		if _, err := t.renderQuery(name, text); err != nil {
 			errs = append(errs, field.Invalid(q.Child("overrides").Key(name), text, err.Error()))
 		}
 	}
@@ -301,21 +299,4 @@ func checkScalerSpec(spec string) error {
 	}
 	_, err := NewDecider(spec)
 	return err
-}
-
-// queryData is what a query template sees.
-type queryData struct {
-	Selector, Namespace, Name, Window string
-}
-
-func parseQuery(name, text string) (*template.Template, error) {
-	return template.New(name).Delims("<<", ">>").Option("missingkey=error").Parse(text)
-}
-
-func renderQuery(tmpl *template.Template, d queryData) (string, error) {
-	var b bytes.Buffer
-	if err := tmpl.Execute(&b, d); err != nil {
-		return "", err
-	}
-	return b.String(), nil
 }

@@ -79,6 +79,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"query set", target("  queries: {set: tgi}\n"), []string{`targets[0].queries.set: Unsupported value: "tgi": supported values: "triton", "vllm"`}},
 		{"override name", target("  queries: {overrides: {latency: up}}\n"), []string{`targets[0].queries.overrides[latency]: Unsupported value: "latency"`}},
 		{"override template", target("  queries: {overrides: {waiting: 'sum(x{<<.Selector>})'}}\n"), []string{`targets[0].queries.overrides[waiting]: Invalid value`}},
+		{"override field", target("  queries: {overrides: {waiting: 'sum(x{<<.Selectr>>})'}}\n"), []string{`targets[0].queries.overrides[waiting]: Invalid value`, `can't evaluate field Selectr`}},
 		{"id not a label value", target("  id: serving/llm\n"), []string{`targets[0].id: Invalid value: "serving/llm"`}},
 		{"namespace", strings.Replace(target(""), "namespace: serving", "namespace: Serving_1", 1), []string{`targets[0].namespace: Invalid value: "Serving_1"`}},
 		{"apiVersion", strings.Replace(target(""), "apiVersion: apps/v1", "apiVersion: a/b/c", 1), []string{`targets[0].scaleTargetRef.apiVersion: Invalid value: "a/b/c"`}},

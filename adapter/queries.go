@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"text/template"
 	"time"
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
@@ -139,27 +141,42 @@ func NewQueries(t *Target) (Queries, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown query set %q", t.Queries.Set)
 	}
-	data := queryData{
-		Selector:  t.Queries.Selector,
-		Namespace: t.Namespace,
-		Name:      t.ScaleTargetRef.Name,
-		Window:    model.Duration(policy.RateWindow).String(),
-	}
 	q := Queries{}
 	for _, name := range SignalNames {
 		text := set[name]
 		if o, ok := t.Queries.Overrides[name]; ok {
 			text = o
 		}
-		tmpl, err := parseQuery(name, text)
-		if err != nil {
-			return nil, fmt.Errorf("query %s: %w", name, err)
-		}
-		if q[name], err = renderQuery(tmpl, data); err != nil {
+		var err error
+		if q[name], err = t.renderQuery(name, text); err != nil {
 			return nil, fmt.Errorf("query %s: %w", name, err)
 		}
 	}
 	return q, nil
+}
+
+// renderQuery fills one query template with the target's names. Config
+// validation renders every override through it too, so that a template
+// that parses but cannot execute (<<.Nmae>>) fails there, with its field
+// path, and not when the adapter starts.
+func (t *Target) renderQuery(name, text string) (string, error) {
+	tmpl, err := template.New(name).Delims("<<", ">>").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	err = tmpl.Execute(&b, queryData{
+		Selector:  t.Queries.Selector,
+		Namespace: t.Namespace,
+		Name:      t.ScaleTargetRef.Name,
+		Window:    model.Duration(policy.RateWindow).String(),
+	})
+	return b.String(), err
+}
+
+// queryData is what a query template sees.
+type queryData struct {
+	Selector, Namespace, Name, Window string
 }
 
 // Evaluate runs every query at ts and assembles the Signals (all but
@@ -183,10 +200,19 @@ func (q Queries) Evaluate(ctx context.Context, api Querier, ts time.Time, maxSta
 		return policy.Signals{}, &SignalError{Reason: ReasonGarbage, Signal: SignalLastScrape,
 			Err: fmt.Errorf("%v is not a Unix time", lastScrape)}
 	}
-	last := time.Unix(0, int64(lastScrape*1e9))
-	if age := ts.Sub(last); age > maxStaleness {
+	// In float seconds: a timestamp in milliseconds would overflow
+	// time.Duration's nanoseconds and read as ancient.
+	age := float64(ts.UnixNano())/1e9 - lastScrape
+	switch {
+	case age < -maxStaleness.Seconds():
+		// An instant query at ts sees no sample after ts; one this far
+		// ahead is a query that does not return Unix seconds, and under it
+		// stale data would never be recognised as stale.
+		return policy.Signals{}, &SignalError{Reason: ReasonGarbage, Signal: SignalLastScrape,
+			Err: fmt.Errorf("newest sample at %.0f is more than %s after the query time %d: want Unix seconds", lastScrape, maxStaleness, ts.Unix())}
+	case age > maxStaleness.Seconds():
 		return policy.Signals{}, &SignalError{Reason: ReasonStale, Signal: SignalLastScrape,
-			Err: fmt.Errorf("newest sample is %s old, more than %s", age.Round(time.Second), maxStaleness)}
+			Err: fmt.Errorf("newest sample is %s old, more than %s", time.Duration(age*1e9).Round(time.Second), maxStaleness)}
 	}
 	return policy.Signals{
 		At:                ts,

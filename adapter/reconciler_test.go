@@ -24,7 +24,8 @@ type fakeProm struct {
 	Values  map[string]float64
 	Empty   map[string]bool
 	Err     error
-	// Scrape is the time of the newest sample; zero means "now".
+	// Scrape is the time of the newest sample, unless Values sets
+	// last_scrape_timestamp; zero means "now".
 	Scrape time.Time
 }
 
@@ -36,8 +37,8 @@ func (f *fakeProm) Query(_ context.Context, query string, ts time.Time, _ ...pro
 	if f.Empty[name] {
 		return model.Vector{}, nil, nil, nil
 	}
-	v := f.Values[name]
-	if name == SignalLastScrape {
+	v, set := f.Values[name]
+	if name == SignalLastScrape && !set {
 		at := f.Scrape
 		if at.IsZero() {
 			at = ts
@@ -183,6 +184,8 @@ func TestFallbacks(t *testing.T) {
 		{"NaN latency under traffic", ReasonGarbage, func(f *fixture) { f.prom.Values[SignalP95Latency] = math.NaN() }},
 		{"empty", ReasonEmpty, func(f *fixture) { f.prom.Empty[SignalReadyReplicas] = true }},
 		{"stale", ReasonStale, func(f *fixture) { f.prom.Scrape = f.clock.Now().Add(-61 * time.Second) }},
+		{"scrape in the future", ReasonGarbage, func(f *fixture) { f.prom.Scrape = f.clock.Now().Add(time.Hour) }},
+		{"scrape in milliseconds", ReasonGarbage, func(f *fixture) { f.prom.Values[SignalLastScrape] = float64(f.clock.Now().UnixMilli()) }},
 	}
 	for _, tc := range failures {
 		t.Run(tc.name, func(t *testing.T) {
