@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -13,8 +14,8 @@ import (
 	"testing"
 )
 
-func testModel(t *testing.T) *Model {
-	t.Helper()
+func testModel(tb testing.TB) *Model {
+	tb.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	n := len(FeatureNames)
 	z := NewNormalizer(n, 5)
@@ -266,4 +267,87 @@ func BenchmarkDecision(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzReadModel feeds mutated model files to ReadModel: it returns a model
+// or an error, never panics, and any model it accepts decides replica
+// counts within the bounds it is given. Each input is tried as it is and
+// re-checksummed, so that mutations reach the schema checks and inference
+// instead of stopping at the checksum.
+func FuzzReadModel(f *testing.F) {
+	var small bytes.Buffer
+	if err := testModel(f).Write(&small); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(small.Bytes())
+	f.Add([]byte(`{"kind":"kis.io/kiscaler-ppo","formatVersion":1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if m, err := ReadModel(bytes.NewReader(data)); err == nil {
+			decideWithinBounds(t, m)
+		}
+		var m Model
+		if json.Unmarshal(data, &m) != nil {
+			return
+		}
+		var resummed bytes.Buffer
+		if err := m.Write(&resummed); err != nil {
+			return // a non-finite number cannot be encoded, so cannot be read either
+		}
+		if loaded, err := ReadModel(&resummed); err == nil {
+			decideWithinBounds(t, loaded)
+		}
+	})
+}
+
+func decideWithinBounds(t *testing.T, m *Model) {
+	t.Helper()
+	p := NewPolicy(m)
+	for _, obs := range []Observation{
+		{},
+		{RequestRate: 120, RateTrend: 30, Waiting: 40, Running: 60, P95Latency: 4, GPUUtil: 85, Ready: 6, Desired: 7, Pending: 1, TimeCos: 1},
+		{RequestRate: 1e12, Waiting: 1e12, Running: 1e12, P95Latency: 1e6, GPUUtil: 100, Ready: 1e4, Desired: 1e4},
+	} {
+		for _, b := range [][3]int32{{1, 1, 1}, {5, 1, 20}, {1, 1, 20}, {20, 1, 20}, {500, 2, 1000}} {
+			current, lo, hi := b[0], b[1], b[2]
+			if got := p.Desired(obs, current, lo, hi); got < lo || got > hi {
+				t.Fatalf("%d replicas from %d, want within [%d, %d] (scales %v, decision %s)", got, current, lo, hi, m.Scales, m.Decision)
+			}
+		}
+	}
+}
+
+// FuzzModelFields edits a valid model's shapes and numbers where byte
+// mutations of its JSON rarely reach: layer sizes, weight and bias counts,
+// an action's scale, the normaliser. Whatever validation accepts must
+// decide within bounds without panicking.
+func FuzzModelFields(f *testing.F) {
+	f.Add(uint8(0), int16(16), int8(0), int8(0), 1.25, 5.0, 50.0, 0.5)
+	f.Add(uint8(1), int16(8), int8(-1), int8(0), 0.0, 0.0, -1.0, math.MaxFloat64)
+	f.Fuzz(func(t *testing.T, layer uint8, hidden int16, extraWeights, extraBiases int8, scale, clip, count, weight float64) {
+		m := testModel(t)
+		// Resize the hidden layer, within what a test can allocate.
+		if hidden < 0 || hidden > 32 {
+			return
+		}
+		h := int(hidden)
+		in, out := &m.Actor.Layers[0], &m.Actor.Layers[1]
+		in.Out, out.In = h, h
+		in.W, in.B = make([]float64, max(0, in.In*h+int(extraWeights))), make([]float64, max(0, h+int(extraBiases)))
+		out.W = make([]float64, out.Out*h)
+		l := &m.Actor.Layers[int(layer)%2]
+		if len(l.W) > 0 {
+			l.W[int(layer)%len(l.W)] = weight
+		}
+		m.Scales[int(layer)%len(m.Scales)] = scale
+		m.Normalizer.Clip, m.Normalizer.Count = clip, count
+		var buf bytes.Buffer
+		if err := m.Write(&buf); err != nil {
+			return // a non-finite number cannot be encoded
+		}
+		loaded, err := ReadModel(&buf)
+		if err != nil {
+			return
+		}
+		decideWithinBounds(t, loaded)
+	})
 }
