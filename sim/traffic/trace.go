@@ -33,28 +33,49 @@ func LoadTrace(path string) (*Trace, error) {
 	return ParseTrace(path, f)
 }
 
-// ParseTrace reads CSV with the header t_seconds[,input_tokens,output_tokens]:
-// arrival time in seconds since the start, in non-decreasing order, and
-// optionally the prompt and generated token counts. Errors name the line.
+// Trace file headers. The Azure one is the public Azure LLM inference
+// traces' own (AzurePublicDataset: the 2023 code and conversation traces,
+// and the 2024 week-long ones), so they replay without a conversion step.
+const (
+	headerTimes  = "t_seconds"
+	headerTokens = "t_seconds,input_tokens,output_tokens"
+	headerAzure  = "TIMESTAMP,ContextTokens,GeneratedTokens"
+)
+
+// azureTimeLayout reads both Azure forms: 2023's "2023-11-16
+// 18:17:03.9799600", without a zone, and 2024's "2024-05-10
+// 00:00:00.009930+00:00". Fractional seconds of any length parse after
+// the seconds field without being in the layout.
+const azureTimeLayout = "2006-01-02 15:04:05"
+
+// ParseTrace reads a CSV trace, in time order, with one of the headers
+//
+//	t_seconds                                 arrival, seconds since the start
+//	t_seconds,input_tokens,output_tokens      and the prompt and generated tokens
+//	TIMESTAMP,ContextTokens,GeneratedTokens   Azure's: wall-clock arrival times
+//
+// An Azure trace starts at its first request. Errors name the line.
 func ParseTrace(name string, r io.Reader) (*Trace, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	tr := &Trace{Name: name}
 	line := 0
-	var prev float64
-	cols := 0
+	var prev time.Duration
+	var azureStart time.Time
+	cols, azure := 0, false
 	for sc.Scan() {
 		line++
 		text := strings.TrimSuffix(sc.Text(), "\r")
 		if line == 1 {
-			header := strings.Split(text, ",")
-			switch strings.Join(header, ",") {
-			case "t_seconds":
+			switch text {
+			case headerTimes:
 				cols = 1
-			case "t_seconds,input_tokens,output_tokens":
+			case headerTokens:
 				cols, tr.HasTokens = 3, true
+			case headerAzure:
+				cols, tr.HasTokens, azure = 3, true, true
 			default:
-				return nil, fmt.Errorf("%s:1: header %q: want t_seconds or t_seconds,input_tokens,output_tokens", name, text)
+				return nil, fmt.Errorf("%s:1: header %q: want %s, %s or %s", name, text, headerTimes, headerTokens, headerAzure)
 			}
 			continue
 		}
@@ -65,20 +86,43 @@ func ParseTrace(name string, r io.Reader) (*Trace, error) {
 		if len(fields) != cols {
 			return nil, fmt.Errorf("%s:%d: %d fields, want %d", name, line, len(fields), cols)
 		}
-		t, err := strconv.ParseFloat(strings.TrimSpace(fields[0]), 64)
-		if err != nil || math.IsNaN(t) || math.IsInf(t, 0) || t < 0 || t > 1e9 {
-			return nil, fmt.Errorf("%s:%d: t_seconds %q is not a time in seconds >= 0", name, line, fields[0])
+		var at time.Duration
+		if azure {
+			ts, err := parseAzureTime(fields[0])
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: TIMESTAMP %q is not a time like 2023-11-16 18:17:03.9799600 or 2024-05-10 00:00:00.009930+00:00", name, line, fields[0])
+			}
+			if len(tr.Requests) == 0 {
+				azureStart = ts
+			}
+			if at = ts.Sub(azureStart); at < prev {
+				return nil, fmt.Errorf("%s:%d: TIMESTAMP %s is before the previous row's (rows must be in time order)", name, line, fields[0])
+			}
+			if at > maxTraceSpan {
+				return nil, fmt.Errorf("%s:%d: TIMESTAMP %s is more than %v after the first request's", name, line, fields[0], maxTraceSpan)
+			}
+		} else {
+			t, err := strconv.ParseFloat(strings.TrimSpace(fields[0]), 64)
+			if err != nil || math.IsNaN(t) || math.IsInf(t, 0) || t < 0 || t > maxTraceSpan.Seconds() {
+				return nil, fmt.Errorf("%s:%d: t_seconds %q is not a time in seconds >= 0", name, line, fields[0])
+			}
+			// Rounded: "33.681" is 33.680999999... in binary and would
+			// otherwise arrive a nanosecond early.
+			if at = time.Duration(math.Round(t * float64(time.Second))); at < prev {
+				return nil, fmt.Errorf("%s:%d: t_seconds %v is before the previous row's %v (rows must be in time order)", name, line, t, prev.Seconds())
+			}
 		}
-		if t < prev {
-			return nil, fmt.Errorf("%s:%d: t_seconds %v is before the previous row's %v (rows must be in time order)", name, line, t, prev)
-		}
-		prev = t
-		req := Request{At: time.Duration(t * float64(time.Second))}
+		prev = at
+		req := Request{At: at}
 		if cols == 3 {
+			names := []string{"input_tokens", "output_tokens"}
+			if azure {
+				names = []string{"ContextTokens", "GeneratedTokens"}
+			}
 			for i, dst := range []*int32{&req.Input, &req.Output} {
 				v, err := strconv.ParseInt(strings.TrimSpace(fields[i+1]), 10, 32)
 				if err != nil || v < 0 {
-					return nil, fmt.Errorf("%s:%d: %s %q is not a token count >= 0", name, line, []string{"input_tokens", "output_tokens"}[i], fields[i+1])
+					return nil, fmt.Errorf("%s:%d: %s %q is not a token count >= 0", name, line, names[i], fields[i+1])
 				}
 				*dst = int32(v)
 			}
@@ -97,6 +141,18 @@ func ParseTrace(name string, r io.Reader) (*Trace, error) {
 		return nil, fmt.Errorf("%s: trace has a header but no requests", name)
 	}
 	return tr, nil
+}
+
+// maxTraceSpan bounds a trace's arrival times, about 31 years: far past
+// any recording, and far from time.Duration's overflow.
+const maxTraceSpan = 1e9 * time.Second
+
+func parseAzureTime(field string) (time.Time, error) {
+	field = strings.TrimSpace(field)
+	if ts, err := time.Parse(azureTimeLayout+"Z07:00", field); err == nil {
+		return ts, nil
+	}
+	return time.Parse(azureTimeLayout, field)
 }
 
 // Span is the time of the last request.

@@ -1,8 +1,10 @@
 package traffic
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -191,6 +193,10 @@ func TestParseTraceErrors(t *testing.T) {
 		{"bad tokens", "t_seconds,input_tokens,output_tokens\n0,-4,3\n", `t.csv:2: input_tokens "-4"`},
 		{"empty", "", "empty trace"},
 		{"header only", "t_seconds\n", "no requests"},
+		{"azure time", azureHeader + "2023-11-16T18:17:03Z,10,3\n", `t.csv:2: TIMESTAMP "2023-11-16T18:17:03Z" is not a time like`},
+		{"azure order", azureHeader + "2023-11-16 18:17:03.5,10,3\n2023-11-16 18:17:03.4,10,3\n", "t.csv:3: TIMESTAMP 2023-11-16 18:17:03.4 is before the previous row's"},
+		{"azure span", azureHeader + "1990-01-01 00:00:00,10,3\n2023-11-16 18:17:03,10,3\n", "t.csv:3: TIMESTAMP 2023-11-16 18:17:03 is more than"},
+		{"azure tokens", azureHeader + "2023-11-16 18:17:03,x,3\n", `t.csv:2: ContextTokens "x"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -199,6 +205,56 @@ func TestParseTraceErrors(t *testing.T) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+const azureHeader = "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+
+// Azure's own files replay as they are published: 2023's times without a
+// zone and 7 decimals, CRLF and no newline after the last row; 2024's
+// with a zone offset.
+func TestParseAzureTrace(t *testing.T) {
+	tests := []struct {
+		name, csv string
+		want      []Request
+	}{
+		{"2023", "TIMESTAMP,ContextTokens,GeneratedTokens\r\n2023-11-16 18:17:03.9799600,4808,10\r\n2023-11-16 18:17:04.0319600,3180,8\r\n2023-11-16 18:17:04.0319660,100,0",
+			[]Request{{At: 0, Input: 4808, Output: 10}, {At: 52 * time.Millisecond, Input: 3180, Output: 8}, {At: 52*time.Millisecond + 6*time.Microsecond, Input: 100, Output: 1}}},
+		{"2024", azureHeader + "2024-05-10 00:00:00.009930+00:00,2162,5\n2024-05-10 02:00:01.009930+02:00,10,3\n",
+			[]Request{{At: 0, Input: 2162, Output: 5}, {At: time.Second, Input: 10, Output: 3}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, err := ParseTrace("azure.csv", strings.NewReader(tc.csv))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tr.HasTokens || !slices.Equal(tr.Requests, tc.want) {
+				t.Errorf("requests %v (tokens %v), want %v", tr.Requests, tr.HasTokens, tc.want)
+			}
+		})
+	}
+}
+
+// The shared trace is a conversion of Azure's file (shared/traces/README.md):
+// the same rows written back in Azure's form replay the same requests.
+func TestAzureFormReplaysAsTheSharedTrace(t *testing.T) {
+	shared, err := LoadTrace("../../../shared/traces/azure-llm-code-2023.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := time.Date(2023, 11, 16, 18, 17, 3, 979960000, time.UTC)
+	var b strings.Builder
+	b.WriteString("TIMESTAMP,ContextTokens,GeneratedTokens\r\n")
+	for _, r := range shared.Requests {
+		fmt.Fprintf(&b, "%s,%d,%d\r\n", first.Add(r.At).Format("2006-01-02 15:04:05.0000000"), r.Input, r.Output)
+	}
+	azure, err := ParseTrace("azure.csv", strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(azure.Requests, shared.Requests) {
+		t.Errorf("the Azure form replays differently from the shared trace")
 	}
 }
 
@@ -275,6 +331,7 @@ func FuzzParsePattern(f *testing.F) {
 func FuzzParseTrace(f *testing.F) {
 	f.Add("t_seconds,input_tokens,output_tokens\n0.000,4808,10\n0.052,3180,8\n")
 	f.Add("t_seconds\n1\n2\n")
+	f.Add(azureHeader + "2023-11-16 18:17:03.9799600,4808,10\r\n2024-05-10 00:00:00.009930+00:00,2162,5")
 	f.Fuzz(func(t *testing.T, data string) {
 		tr, err := ParseTrace("fuzz.csv", strings.NewReader(data))
 		if err != nil {
