@@ -67,7 +67,8 @@ func ParseTrace(name string, r io.Reader) (*Trace, error) {
 		line++
 		text := strings.TrimSuffix(sc.Text(), "\r")
 		if line == 1 {
-			switch text {
+			// Spreadsheets save CSV with a byte-order mark.
+			switch strings.TrimPrefix(text, "\ufeff") {
 			case headerTimes:
 				cols = 1
 			case headerTokens:

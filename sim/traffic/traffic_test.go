@@ -220,6 +220,7 @@ func TestParseAzureTrace(t *testing.T) {
 	}{
 		{"2023", "TIMESTAMP,ContextTokens,GeneratedTokens\r\n2023-11-16 18:17:03.9799600,4808,10\r\n2023-11-16 18:17:04.0319600,3180,8\r\n2023-11-16 18:17:04.0319660,100,0",
 			[]Request{{At: 0, Input: 4808, Output: 10}, {At: 52 * time.Millisecond, Input: 3180, Output: 8}, {At: 52*time.Millisecond + 6*time.Microsecond, Input: 100, Output: 1}}},
+		{"byte-order mark", "\ufeff" + azureHeader + "2023-11-16 18:17:03,10,3\n", []Request{{At: 0, Input: 10, Output: 3}}},
 		{"2024", azureHeader + "2024-05-10 00:00:00.009930+00:00,2162,5\n2024-05-10 02:00:01.009930+02:00,10,3\n",
 			[]Request{{At: 0, Input: 2162, Output: 5}, {At: time.Second, Input: 10, Output: 3}}},
 	}
