@@ -191,6 +191,11 @@ func NewReplay(tr *Trace, o ReplayOptions, rng *rand.Rand, in, out workload.Toke
 	if o.Duration < 0 {
 		return nil, fmt.Errorf("trace %s: duration must be >= 0, got %v", tr.Name, o.Duration)
 	}
+	if o.Loop && o.Duration > 0 && tr.Span() == 0 {
+		// A pass would last the one-millisecond minimum below: a request
+		// every millisecond, which no recording meant.
+		return nil, fmt.Errorf("trace %s: every request arrives at 0s, so it has no length to loop", tr.Name)
+	}
 	s := &traceSource{reqs: tr.Requests, scale: o.RateScale, loop: o.Loop, rng: rng, in: in, out: out, tokens: tr.HasTokens}
 	// One pass lasts until the last request plus the mean gap, so that a
 	// looped trace does not put two requests at the seam.

@@ -259,6 +259,23 @@ func TestAzureFormReplaysAsTheSharedTrace(t *testing.T) {
 	}
 }
 
+// A trace whose requests all arrive at once has no length: replayed once
+// it is a burst, looped it would be a request every millisecond.
+func TestReplayRefusesToLoopATraceWithoutLength(t *testing.T) {
+	tr, err := ParseTrace("burst.csv", strings.NewReader("t_seconds\n0\n0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	if _, err := NewReplay(tr, ReplayOptions{RateScale: 1}, rng, tokens, tokens); err != nil {
+		t.Errorf("replayed once: %v", err)
+	}
+	_, err = NewReplay(tr, ReplayOptions{RateScale: 1, Duration: time.Minute, Loop: true}, rng, tokens, tokens)
+	if err == nil || !strings.Contains(err.Error(), "burst.csv: every request arrives at 0s") {
+		t.Errorf("looped: error = %v, want one naming the file and saying it has no length", err)
+	}
+}
+
 func TestReplayScalesLoopsAndCuts(t *testing.T) {
 	tr, err := ParseTrace("t.csv", strings.NewReader("t_seconds,input_tokens,output_tokens\r\n0,10,0\r\n2,20,5\r\n4,30,6\r\n"))
 	if err != nil {
