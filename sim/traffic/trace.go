@@ -148,6 +148,11 @@ func ParseTrace(name string, r io.Reader) (*Trace, error) {
 // any recording, and far from time.Duration's overflow.
 const maxTraceSpan = 1e9 * time.Second
 
+// maxReplayRequests bounds a looped replay to minutes of simulation. The
+// Azure 2024 conversation trace, a week of 27.3 million requests, looped
+// for MaxDuration at 4x sends about 470 million.
+const maxReplayRequests = 1e9
+
 func parseAzureTime(field string) (time.Time, error) {
 	field = strings.TrimSpace(field)
 	if ts, err := time.Parse(azureTimeLayout+"Z07:00", field); err == nil {
@@ -196,27 +201,41 @@ func NewReplay(tr *Trace, o ReplayOptions, rng *rand.Rand, in, out workload.Toke
 		// every millisecond, which no recording meant.
 		return nil, fmt.Errorf("trace %s: every request arrives at 0s, so it has no length to loop", tr.Name)
 	}
-	s := &traceSource{reqs: tr.Requests, scale: o.RateScale, loop: o.Loop, rng: rng, in: in, out: out, tokens: tr.HasTokens}
 	// One pass lasts until the last request plus the mean gap, so that a
 	// looped trace does not put two requests at the seam.
 	gap := tr.Span() / time.Duration(len(tr.Requests))
-	s.span = time.Duration(float64(tr.Span()+max(gap, time.Millisecond)) / o.RateScale)
-	s.end = o.Duration
+	pass := float64(tr.Span()+max(gap, time.Millisecond)) / o.RateScale
+	if pass > float64(maxTraceSpan) {
+		return nil, fmt.Errorf("trace %s: rate scale %v stretches its %v past %v", tr.Name, o.RateScale, tr.Span(), maxTraceSpan)
+	}
+	s := &traceSource{reqs: tr.Requests, scale: o.RateScale, loop: o.Loop, rng: rng, in: in, out: out, tokens: tr.HasTokens,
+		span: time.Duration(pass), end: o.Duration, rate: binnedRate{bin: 10 * time.Second}}
 	if s.end == 0 {
 		s.end = time.Duration(float64(tr.Span())/o.RateScale) + time.Nanosecond
 		s.loop = false
+		if s.end > MaxDuration {
+			return nil, fmt.Errorf("trace %s: at rate scale %v it lasts %v, more than %v", tr.Name, o.RateScale, s.end.Round(time.Second), MaxDuration)
+		}
 	}
-	var times []time.Duration
+	if s.loop {
+		if s.span == 0 {
+			return nil, fmt.Errorf("trace %s: rate scale %v compresses a pass of its %v to under a nanosecond", tr.Name, o.RateScale, tr.Span())
+		}
+		// Counted before any is generated: a trace compressed to
+		// nanoseconds and looped for hours would otherwise run for days.
+		if n := float64(s.end) / float64(s.span) * float64(len(tr.Requests)); n > maxReplayRequests {
+			return nil, fmt.Errorf("trace %s: looped at rate scale %v for %v it sends %.3g requests, more than the %.0e a run may", tr.Name, o.RateScale, s.end, n, maxReplayRequests)
+		}
+	}
 	for {
-		r, ok := s.peekTime()
+		at, ok := s.peekTime()
 		if !ok {
 			break
 		}
-		times = append(times, r)
+		s.rate.add(at)
 		s.advance()
 	}
 	s.i, s.pass = 0, 0
-	s.rate = newBinnedRate(times, 10*time.Second)
 	return s, nil
 }
 

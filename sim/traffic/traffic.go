@@ -319,22 +319,18 @@ func (s *patternSource) Next() (Request, bool) {
 	}
 }
 
-// binnedRate turns arrival times into a rate function over fixed bins.
+// binnedRate counts arrivals in fixed bins, as a rate function.
 type binnedRate struct {
 	bin    time.Duration
 	counts []float64
 }
 
-func newBinnedRate(times []time.Duration, bin time.Duration) binnedRate {
-	b := binnedRate{bin: bin}
-	for _, t := range times {
-		i := int(t / bin)
-		for len(b.counts) <= i {
-			b.counts = append(b.counts, 0)
-		}
-		b.counts[i]++
+func (b *binnedRate) add(t time.Duration) {
+	i := int(t / b.bin)
+	for len(b.counts) <= i {
+		b.counts = append(b.counts, 0)
 	}
-	return b
+	b.counts[i]++
 }
 
 func (b binnedRate) rate(t time.Duration) float64 {

@@ -259,20 +259,45 @@ func TestAzureFormReplaysAsTheSharedTrace(t *testing.T) {
 	}
 }
 
-// A trace whose requests all arrive at once has no length: replayed once
-// it is a burst, looped it would be a request every millisecond.
-func TestReplayRefusesToLoopATraceWithoutLength(t *testing.T) {
-	tr, err := ParseTrace("burst.csv", strings.NewReader("t_seconds\n0\n0\n"))
+// A replay no run can hold is refused before any request is made: one that
+// would overflow the clock, outlast MaxDuration, or flood a loop.
+func TestReplayRefusesWhatNoRunCanHold(t *testing.T) {
+	burst, err := ParseTrace("burst.csv", strings.NewReader("t_seconds\n0\n0\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(1, 1))
-	if _, err := NewReplay(tr, ReplayOptions{RateScale: 1}, rng, tokens, tokens); err != nil {
-		t.Errorf("replayed once: %v", err)
+	// 5 s: a pass lasts 5 s plus the mean gap, 2.5 s.
+	short, err := ParseTrace("short.csv", strings.NewReader("t_seconds\n0\n5\n"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	_, err = NewReplay(tr, ReplayOptions{RateScale: 1, Duration: time.Minute, Loop: true}, rng, tokens, tokens)
-	if err == nil || !strings.Contains(err.Error(), "burst.csv: every request arrives at 0s") {
-		t.Errorf("looped: error = %v, want one naming the file and saying it has no length", err)
+	tests := []struct {
+		name string
+		tr   *Trace
+		o    ReplayOptions
+		want string // "" for a replay that must be built
+	}{
+		{"a burst once", burst, ReplayOptions{RateScale: 1}, ""},
+		{"a burst looped", burst, ReplayOptions{RateScale: 1, Duration: time.Minute, Loop: true}, "burst.csv: every request arrives at 0s, so it has no length to loop"},
+		{"stretched past the clock", short, ReplayOptions{RateScale: 1e-300}, "short.csv: rate scale 1e-300 stretches its 5s past"},
+		{"stretched past MaxDuration", short, ReplayOptions{RateScale: 1e-6}, "short.csv: at rate scale 1e-06 it lasts 1388h53m20s, more than 720h0m0s"},
+		{"stretched but cut", short, ReplayOptions{RateScale: 1e-6, Duration: time.Hour}, ""},
+		{"a pass under a nanosecond", short, ReplayOptions{RateScale: 1e300, Duration: time.Minute, Loop: true}, "short.csv: rate scale 1e+300 compresses a pass of its 5s to under a nanosecond"},
+		// 2 requests a pass, 7.5 ns cut to 7 on the clock, for a minute: 1.71e10.
+		{"a flood", short, ReplayOptions{RateScale: 1e9, Duration: time.Minute, Loop: true}, "short.csv: looped at rate scale 1e+09 for 1m0s it sends 1.71e+10 requests, more than the 1e+09"},
+		// 2 requests per 7.5 us for a second: 266,667.
+		{"compressed and looped", short, ReplayOptions{RateScale: 1e6, Duration: time.Second, Loop: true}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewReplay(tc.tr, tc.o, rand.New(rand.NewPCG(1, 1)), tokens, tokens)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("error = %v, want a replay", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("error = %v, want one containing %q", err, tc.want)
+			}
+		})
 	}
 }
 
