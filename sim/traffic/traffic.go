@@ -126,11 +126,18 @@ func ParsePattern(s string, unit float64) (Pattern, error) {
 // A pattern draws its jitter, random levels and spike times up front, one
 // per 10 s bin or period, and a looped replay indexes its whole duration,
 // so duration and period bound the memory a source takes: within these,
-// a pattern under 30 MB and a looped replay of the shared trace ~250 MB.
+// a pattern takes under 30 MB, and kis-sim replaying the shared trace
+// looped for MaxDuration 84 MB in all.
 const (
 	MaxDuration      = 30 * 24 * time.Hour
 	MinPatternPeriod = time.Second
 )
+
+// maxRequests bounds the requests a source may make, or a pattern draw as
+// candidates: minutes of simulation. Past it a run would look hung. The
+// Azure 2024 conversation trace, a week of 27.3 million requests, looped
+// for MaxDuration at 4x sends about 470 million.
+const maxRequests = 1e9
 
 // Validate reports the first unusable parameter.
 func (p Pattern) Validate() error {
@@ -149,6 +156,10 @@ func (p Pattern) Validate() error {
 		return fmt.Errorf("pattern %s: period must be >= %v, got %v", p.Kind, MinPatternPeriod, p.Period)
 	case p.Kind == Spike && (p.SpikeLength <= 0 || p.SpikeLength >= p.Period):
 		return fmt.Errorf("pattern spike: spike length must be in (0, period), got %v", p.SpikeLength)
+	case p.Peak*(1+p.Jitter)*p.Duration.Seconds() > maxRequests:
+		// Arrivals are drawn as candidates at the peak rate, jittered
+		// (NewPatternSource): that is the work, whatever the mean rate.
+		return fmt.Errorf("pattern %s: peak %v for %v draws up to %.3g requests, more than the %.0e a run may", p.Kind, p.Peak, p.Duration, p.Peak*(1+p.Jitter)*p.Duration.Seconds(), maxRequests)
 	}
 	return nil
 }

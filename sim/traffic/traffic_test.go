@@ -169,6 +169,10 @@ func TestParsePatternErrors(t *testing.T) {
 		{"periodic:jitter=1.5", "jitter must be in [0, 1)"},
 		{"random:duration=-1s", "duration must be in (0, 720h0m0s], got -1s"},
 		{"ramp:duration=100000h", "duration must be in (0, 720h0m0s], got 100000h0m0s"},
+		// 1e300 requests/s would draw candidates for ever.
+		{"spike:peak=1e300", "pattern spike: peak 1e+300 for 1h0m0s draws up to"},
+		// 400 requests/s, jittered by up to 10%, for 720h: 1.14e9.
+		{"periodic:peak=400,jitter=0.1,duration=720h", "peak 400 for 720h0m0s draws up to 1.14e+09 requests, more than the 1e+09"},
 		{"random:period=1ns", "period must be >= 1s, got 1ns"},
 		{"spike:period=0s", "period must be >= 1s, got 0s"},
 		{"ramp:base=NaN", "base must be a finite rate"},
