@@ -267,6 +267,8 @@ func TestBadInput(t *testing.T) {
 	os.WriteFile(badCluster, []byte("nodePools:\n- name: a\n  count: -1\n"), 0o644)
 	badTrace := filepath.Join(t.TempDir(), "t.csv")
 	os.WriteFile(badTrace, []byte("t_seconds\n1\nx\n"), 0o644)
+	shortTrace := filepath.Join(t.TempDir(), "short.csv")
+	os.WriteFile(shortTrace, []byte("t_seconds\n0\n5\n"), 0o644)
 	// A kubeconfig that loads, for a server that is not there: the listen
 	// address and the scenario are checked before any request is sent.
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
@@ -279,6 +281,9 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--scenario", "spike:peak=oops"}, `pattern "spike:peak=oops": parameter peak`},
 		{[]string{"run", "--cluster", badCluster}, "c.yaml:3: nodePools[0].count: must be > 0, got -1"},
 		{[]string{"run", "--scenario", badTrace}, `t.csv:3: t_seconds "x"`},
+		{[]string{"run", "--scenario", "spike:peak=1e300"}, "pattern spike: peak 1e+300 for 1h0m0s draws up to"},
+		{[]string{"run", "--scenario", shortTrace, "--rate-scale", "1e-300"}, "rate scale 1e-300 stretches its 5s past"},
+		{[]string{"run", "--scenario", shortTrace, "--rate-scale", "1e300", "--loop", "--duration", "1m"}, "compresses a pass of its 5s to under a nanosecond"},
 		{[]string{"run", "--profile", "video"}, `--profile: unknown profile "video"`},
 		{[]string{"run", "--loop"}, "--loop needs --duration"},
 		{[]string{"eval", "--scalers", "hpa,nope"}, `unknown scaler "nope"`},
