@@ -22,6 +22,10 @@ func main() {
 	// curve written.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// One simulation does not watch ctx, and a billion-request one runs
+	// for minutes: the second signal gets the default action and ends the
+	// process.
+	context.AfterFunc(ctx, stop)
 	if err := newRootCommand().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "kis-sim:", err)
 		os.Exit(1)

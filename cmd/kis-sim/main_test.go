@@ -3,18 +3,63 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/policy/ppo"
 	"github.com/kisproject/kis/sim/rl"
 )
+
+// TestMain runs main instead of the tests when a test starts this binary
+// as kis-sim, to send it signals.
+func TestMain(m *testing.M) {
+	if os.Getenv("KIS_SIM_AS_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// The first signal is kis-sim's to handle (training writes its curve); a
+// simulation does not stop for it, so the second ends the process.
+func TestSecondSignalEndsALongRun(t *testing.T) {
+	// About 4e8 requests: minutes of simulation.
+	cmd := exec.Command(os.Args[0], "run", "--scenario", "ramp:peak=300,duration=720h", "--scaler", "fixed:8")
+	cmd.Env = append(os.Environ(), "KIS_SIM_AS_MAIN=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	// Time to reach signal.NotifyContext, after which the first signal is caught.
+	time.Sleep(3 * time.Second)
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-exited:
+		t.Fatalf("the first signal ended the run (%v); kis-sim should have caught it", err)
+	case <-time.After(time.Second):
+	}
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-exited:
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ProcessState.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT {
+			t.Errorf("after the second signal: %v, want killed by SIGINT", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("still running 10 s after the second signal")
+	}
+}
 
 func execute(t *testing.T, args ...string) (string, error) {
 	t.Helper()
