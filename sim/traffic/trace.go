@@ -63,6 +63,7 @@ func ParseTrace(name string, r io.Reader) (*Trace, error) {
 	var prev time.Duration
 	var azureStart time.Time
 	cols, azure := 0, false
+	tokenColumns := [2]string{"input_tokens", "output_tokens"}
 	for sc.Scan() {
 		line++
 		text := strings.TrimSuffix(sc.Text(), "\r")
@@ -75,6 +76,7 @@ func ParseTrace(name string, r io.Reader) (*Trace, error) {
 				cols, tr.HasTokens = 3, true
 			case headerAzure:
 				cols, tr.HasTokens, azure = 3, true, true
+				tokenColumns = [2]string{"ContextTokens", "GeneratedTokens"}
 			default:
 				return nil, fmt.Errorf("%s:1: header %q: want %s, %s or %s", name, text, headerTimes, headerTokens, headerAzure)
 			}
@@ -116,14 +118,10 @@ func ParseTrace(name string, r io.Reader) (*Trace, error) {
 		prev = at
 		req := Request{At: at}
 		if cols == 3 {
-			names := []string{"input_tokens", "output_tokens"}
-			if azure {
-				names = []string{"ContextTokens", "GeneratedTokens"}
-			}
 			for i, dst := range []*int32{&req.Input, &req.Output} {
 				v, err := strconv.ParseInt(strings.TrimSpace(fields[i+1]), 10, 32)
 				if err != nil || v < 0 {
-					return nil, fmt.Errorf("%s:%d: %s %q is not a token count >= 0", name, line, names[i], fields[i+1])
+					return nil, fmt.Errorf("%s:%d: %s %q is not a token count >= 0", name, line, tokenColumns[i], fields[i+1])
 				}
 				*dst = int32(v)
 			}
@@ -191,11 +189,6 @@ func NewReplay(tr *Trace, o ReplayOptions, rng *rand.Rand, in, out workload.Toke
 	if o.Duration < 0 {
 		return nil, fmt.Errorf("trace %s: duration must be >= 0, got %v", tr.Name, o.Duration)
 	}
-	if o.Loop && o.Duration > 0 && tr.Span() == 0 {
-		// A pass would last the one-millisecond minimum below: a request
-		// every millisecond, which no recording meant.
-		return nil, fmt.Errorf("trace %s: every request arrives at 0s, so it has no length to loop", tr.Name)
-	}
 	// One pass lasts until the last request plus the mean gap, so that a
 	// looped trace does not put two requests at the seam.
 	gap := tr.Span() / time.Duration(len(tr.Requests))
@@ -213,6 +206,11 @@ func NewReplay(tr *Trace, o ReplayOptions, rng *rand.Rand, in, out workload.Toke
 		}
 	}
 	if s.loop {
+		if tr.Span() == 0 {
+			// A pass would last the one-millisecond minimum above: a
+			// request every millisecond, which no recording meant.
+			return nil, fmt.Errorf("trace %s: every request arrives at 0s, so it has no length to loop", tr.Name)
+		}
 		if s.span == 0 {
 			return nil, fmt.Errorf("trace %s: rate scale %v compresses a pass of its %v to under a nanosecond", tr.Name, o.RateScale, tr.Span())
 		}

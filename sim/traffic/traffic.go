@@ -156,13 +156,16 @@ func (p Pattern) Validate() error {
 		return fmt.Errorf("pattern %s: period must be >= %v, got %v", p.Kind, MinPatternPeriod, p.Period)
 	case p.Kind == Spike && (p.SpikeLength <= 0 || p.SpikeLength >= p.Period):
 		return fmt.Errorf("pattern spike: spike length must be in (0, period), got %v", p.SpikeLength)
-	case p.Peak*(1+p.Jitter)*p.Duration.Seconds() > maxRequests:
-		// Arrivals are drawn as candidates at the peak rate, jittered
-		// (NewPatternSource): that is the work, whatever the mean rate.
-		return fmt.Errorf("pattern %s: peak %v for %v draws up to %.3g requests, more than the %.0e a run may", p.Kind, p.Peak, p.Duration, p.Peak*(1+p.Jitter)*p.Duration.Seconds(), maxRequests)
+	case p.candidateRate()*p.Duration.Seconds() > maxRequests:
+		// The candidates are the work, whatever the mean rate.
+		return fmt.Errorf("pattern %s: peak %v for %v draws up to %.3g requests, more than the %.0e a run may", p.Kind, p.Peak, p.Duration, p.candidateRate()*p.Duration.Seconds(), maxRequests)
 	}
 	return nil
 }
+
+// candidateRate bounds the pattern's rate, jitter included: arrivals are
+// drawn as candidates at it and thinned to the rate at their time.
+func (p Pattern) candidateRate() float64 { return p.Peak * (1 + p.Jitter) }
 
 const jitterBin = 10 * time.Second
 
@@ -236,7 +239,7 @@ func NewPatternSource(p Pattern, rng *rand.Rand, in, out workload.TokenDist) (So
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	s := &patternSource{p: p, rng: rng, in: in, out: out, bound: p.Peak * (1 + p.Jitter)}
+	s := &patternSource{p: p, rng: rng, in: in, out: out, bound: p.candidateRate()}
 	bins := int(p.Duration/jitterBin) + 1
 	s.jitter = make([]float64, bins)
 	for i := range s.jitter {
