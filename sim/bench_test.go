@@ -17,7 +17,11 @@ func benchmarkRun(b *testing.B, cfg sim.Config) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		requests += s.Run().Requests
+		r, err := s.Run(b.Context())
+		if err != nil {
+			b.Fatal(err)
+		}
+		requests += r.Requests
 	}
 	b.ReportMetric(float64(requests)/b.Elapsed().Seconds(), "simreq/s")
 }

@@ -79,7 +79,9 @@ func (l *Live) End() time.Time { return l.origin.Add(l.s.end) }
 
 func (l *Live) advance() {
 	if d := l.clock.Since(l.origin); d > l.s.loop.Now() {
-		l.s.advance(d)
+		// Live follows the wall clock in small steps; its caller's context
+		// ends it between them.
+		l.s.advance(d, nil)
 	}
 }
 

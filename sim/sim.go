@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -279,16 +280,20 @@ func (s *Simulation) startupTime(n *Node) time.Duration {
 
 func seconds(v float64) time.Duration { return time.Duration(v * float64(time.Second)) }
 
-// Run simulates until the scenario ends, drains, and returns the outcome.
-func (s *Simulation) Run() Result {
+// Run simulates until the scenario ends, drains, and returns the outcome,
+// or ctx's error if ctx ends first: most runs take under a second, but a
+// billion-request one takes minutes.
+func (s *Simulation) Run(ctx context.Context) (Result, error) {
 	s.start()
 	// Autoscalers start once the metrics pipeline holds a full rate window,
 	// as in a cluster where Prometheus has been running all along; acting on
 	// an empty window would read as zero load.
 	s.loop.Schedule(policy.RateWindow+s.cfg.SyncPeriod/2, evSync, 0, 0)
-	s.advance(s.end)
+	if !s.advance(s.end, ctx.Done()) {
+		return Result{}, ctx.Err()
+	}
 	s.drain()
-	return s.finish()
+	return s.finish(), nil
 }
 
 // drain serves the requests still in flight at the end for one more SLO,
@@ -317,11 +322,24 @@ func (s *Simulation) start() {
 	s.next, s.more = s.source.Next()
 }
 
+// stepsPerCancelCheck is how many arrivals and events advance handles
+// between looks at its done channel: a few milliseconds' work, so a
+// cancelled run stops at once, and the look costs nothing measurable.
+const stepsPerCancelCheck = 1 << 14
+
 // advance processes arrivals and events in time order up to until, and
-// leaves the clock there.
-func (s *Simulation) advance(until time.Duration) {
+// leaves the clock there. It returns false, with the clock short of until,
+// if done is closed first (nil: never).
+func (s *Simulation) advance(until time.Duration, done <-chan struct{}) bool {
 	until = min(until, s.end)
-	for {
+	for steps := 1; ; steps++ {
+		if steps%stepsPerCancelCheck == 0 {
+			select {
+			case <-done:
+				return false
+			default:
+			}
+		}
 		evAt, haveEv := s.loop.Peek()
 		if s.more && s.next.At < until && (!haveEv || s.next.At <= evAt) {
 			s.loop.AdvanceTo(s.next.At)
@@ -336,6 +354,7 @@ func (s *Simulation) advance(until time.Duration) {
 		s.dispatch(ev)
 	}
 	s.loop.AdvanceTo(max(s.loop.Now(), until))
+	return true
 }
 
 func (s *Simulation) dispatch(ev engine.Event) {

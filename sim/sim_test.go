@@ -2,6 +2,8 @@ package sim_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"math"
 	"testing"
 	"time"
@@ -23,7 +25,11 @@ func run(t *testing.T, mutate func(*sim.Config)) sim.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s.Run()
+	r, err := s.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // The scaling action must drive latency: one replica cannot serve the spike
@@ -98,9 +104,26 @@ func TestSameSeedSameJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, _ := eval.Run(base, "spike", "hpa")
+	first, err := eval.Run(t.Context(), base, "spike", "hpa")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if rows[0].Requests == first.Requests {
 		t.Errorf("seeds 1 and 2 produced the same %d arrivals", first.Requests)
+	}
+}
+
+// A run stops for its context, without a result: a billion-request one
+// takes minutes, and a half-run's numbers would read as the whole.
+func TestRunStopsWhenItsContextEnds(t *testing.T) {
+	s, err := sim.New(sim.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if r, err := s.Run(ctx); !errors.Is(err, context.Canceled) || r.Requests != 0 {
+		t.Errorf("Run after its context ended = %d requests, %v; want none and context.Canceled", r.Requests, err)
 	}
 }
 

@@ -29,7 +29,7 @@ func newCompareCommand() *cobra.Command {
     --rate-scale 4 --out docs/results-table.md`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.config()
+			cfg, err := f.config(scenarios...)
 			if err != nil {
 				return err
 			}

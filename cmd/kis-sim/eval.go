@@ -28,7 +28,7 @@ func newEvalCommand() *cobra.Command {
   kis-sim eval --scenarios spike,../shared/traces/azure-llm-code-2023.csv --scalers hpa:queue=3,predictive,oracle --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.config()
+			cfg, err := f.config(scenarios...)
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -47,9 +49,19 @@ func (f *simFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.scheduler, "scheduler", kubesched.GPUAwareProfile, "pod placement: "+kubesched.GPUAwareProfile+" (the profile manifests/scheduler ships, through the real scheduler framework), "+kubesched.DefaultProfile+" (kube-scheduler's default profile), or "+firstFit)
 }
 
+func scenarioList(scenarios []string) string {
+	if len(scenarios) == 0 {
+		return "none given"
+	}
+	return strings.Join(scenarios, ", ")
+}
+
 const firstFit = "first-fit"
 
-func (f *simFlags) config() (sim.Config, error) {
+// config is the simulation the flags describe, for the scenarios the
+// command will run: the trace-replay flags are refused where no scenario
+// is a trace, because a pattern would run as if they were not there.
+func (f *simFlags) config(scenarios ...string) (sim.Config, error) {
 	cfg := sim.DefaultConfig()
 	if f.clusterPath != "" {
 		spec, err := cluster.Load(f.clusterPath)
@@ -80,7 +92,18 @@ func (f *simFlags) config() (sim.Config, error) {
 			return cfg, fmt.Errorf("--scheduler: %w", err)
 		}
 	}
-	return cfg, cfg.Validate()
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	if !slices.ContainsFunc(scenarios, sim.IsTrace) {
+		switch {
+		case f.rateScale != 1:
+			return cfg, fmt.Errorf("--rate-scale %v: applies to trace replay, and no scenario is a trace (%s)", f.rateScale, scenarioList(scenarios))
+		case f.loop:
+			return cfg, fmt.Errorf("--loop: applies to trace replay, and no scenario is a trace (%s)", scenarioList(scenarios))
+		}
+	}
+	return cfg, nil
 }
 
 const scenarioHelp = "ramp, periodic, random, spike (optionally with parameters, e.g. spike:peak=60,spike=2m) or a trace CSV path"

@@ -49,7 +49,7 @@ kis_model_cache_present, for Prometheus to scrape with honor_labels.`,
 			if !ok || ns == "" || name == "" {
 				return fmt.Errorf("--deployment: want NAMESPACE/NAME, got %q", deployment)
 			}
-			cfg, err := f.config()
+			cfg, err := f.config(scenario)
 			if err != nil {
 				return err
 			}
@@ -130,8 +130,13 @@ func runLive(ctx context.Context, client kubernetes.Interface, cfg sim.Config, n
 		select {
 		case <-ctx.Done():
 			req, done, failed, met := live.Stats()
-			logger.Info("Scenario over", "requests", req, "completed", done, "failed", failed, "sloMet", met)
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			over := errors.Is(ctx.Err(), context.DeadlineExceeded)
+			msg := "Scenario over"
+			if !over {
+				msg = "Scenario stopped before its end"
+			}
+			logger.Info(msg, "requests", req, "completed", done, "failed", failed, "sloMet", met)
+			if over {
 				return nil
 			}
 			return ctx.Err()

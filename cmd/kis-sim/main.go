@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -18,18 +20,46 @@ import (
 var version = "v0.0.0-dev"
 
 func main() {
-	// SIGTERM too: a stopped job ends training as Ctrl-C does, with the
-	// curve written.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// One simulation does not watch ctx, and a billion-request one runs
-	// for minutes: the second signal gets the default action and ends the
-	// process.
-	context.AfterFunc(ctx, stop)
-	if err := newRootCommand().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "kis-sim:", err)
-		os.Exit(1)
+	ctx := stopOnSignal()
+	err := newRootCommand().ExecuteContext(ctx)
+	if err == nil {
+		return
 	}
+	var sig stoppedBy
+	stopped := errors.Is(err, context.Canceled) && errors.As(context.Cause(ctx), &sig)
+	// Whatever went wrong beside the stop (a curve that training could not
+	// write) is said too.
+	if !stopped || err != context.Canceled {
+		fmt.Fprintln(os.Stderr, "kis-sim:", err)
+	}
+	if stopped {
+		// A shell's convention for a process a signal ended, so that a
+		// script tells an interrupted run from a failed one.
+		fmt.Fprintln(os.Stderr, "kis-sim:", sig)
+		os.Exit(128 + int(sig.Signal))
+	}
+	os.Exit(1)
+}
+
+// stoppedBy is the cause of a context a signal ended.
+type stoppedBy struct{ syscall.Signal }
+
+func (s stoppedBy) Error() string { return "stopped by " + unix.SignalName(s.Signal) }
+
+// stopOnSignal returns a context that the first SIGINT or SIGTERM ends:
+// runs stop, and training writes its curve first. The signal's default
+// action is then restored, so that a second one ends the process at once,
+// also in work that does not watch the context (a trace read from a pipe).
+func stopOnSignal() context.Context {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-signals
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		cancel(stoppedBy{sig.(syscall.Signal)})
+	}()
+	return ctx
 }
 
 func newRootCommand() *cobra.Command {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/policy/ppo"
+	"github.com/kisproject/kis/sim/eval"
 	"github.com/kisproject/kis/sim/rl"
 )
 
@@ -29,35 +30,85 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// The first signal is kis-sim's to handle (training writes its curve); a
-// simulation does not stop for it, so the second ends the process.
-func TestSecondSignalEndsALongRun(t *testing.T) {
-	// About 4e8 requests: minutes of simulation.
-	cmd := exec.Command(os.Args[0], "run", "--scenario", "ramp:peak=300,duration=720h", "--scaler", "fixed:8")
+// mainProcess is kis-sim's main running in a child process.
+type mainProcess struct {
+	*os.Process
+	stderr bytes.Buffer // read once exited has answered
+	exited chan error
+}
+
+// startMain starts kis-sim's main with args and gives it time to reach
+// stopOnSignal, after which it catches the first signal.
+func startMain(t *testing.T, args ...string) *mainProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "KIS_SIM_AS_MAIN=1")
+	p := &mainProcess{exited: make(chan error, 1)}
+	cmd.Stderr = &p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	p.Process = cmd.Process
+	go func() { p.exited <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill() })
-	// Time to reach signal.NotifyContext, after which the first signal is caught.
 	time.Sleep(3 * time.Second)
-	cmd.Process.Signal(os.Interrupt)
+	return p
+}
+
+// wait returns how the process ended, failing the test if it has not
+// within timeout.
+func (p *mainProcess) wait(t *testing.T, timeout time.Duration, after string) syscall.WaitStatus {
+	t.Helper()
 	select {
-	case err := <-exited:
-		t.Fatalf("the first signal ended the run (%v); kis-sim should have caught it", err)
+	case err := <-p.exited:
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatal(err)
+		}
+		if exit == nil {
+			return 0
+		}
+		return exit.ProcessState.Sys().(syscall.WaitStatus)
+	case <-time.After(timeout):
+		t.Fatalf("still running %s after %s", timeout, after)
+		return 0
+	}
+}
+
+// A signal stops a simulation that would run for minutes, with a shell's
+// exit status for it (128 + the signal's number).
+func TestASignalStopsALongRun(t *testing.T) {
+	// About 4e8 requests: minutes of simulation.
+	p := startMain(t, "run", "--scenario", "ramp:peak=300,duration=720h", "--scaler", "fixed:8")
+	p.Signal(syscall.SIGTERM)
+	status := p.wait(t, 10*time.Second, "SIGTERM")
+	if status.ExitStatus() != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit status %d, want %d", status.ExitStatus(), 128+int(syscall.SIGTERM))
+	}
+	if got, want := p.stderr.String(), "kis-sim: stopped by SIGTERM\n"; got != want {
+		t.Errorf("stderr = %q, want %q", got, want)
+	}
+}
+
+// The first signal is kis-sim's to handle, but not everything watches for
+// it: while kis-sim waits on a trace read from a pipe, the second ends the
+// process.
+func TestSecondSignalEndsTheProcess(t *testing.T) {
+	pipe := filepath.Join(t.TempDir(), "trace.csv")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing writes to the pipe, so opening it blocks.
+	p := startMain(t, "run", "--scenario", pipe)
+	p.Signal(os.Interrupt)
+	select {
+	case err := <-p.exited:
+		t.Fatalf("the first signal ended the process (%v); kis-sim should have caught it", err)
 	case <-time.After(time.Second):
 	}
-	cmd.Process.Signal(os.Interrupt)
-	select {
-	case err := <-exited:
-		var exit *exec.ExitError
-		if !errors.As(err, &exit) || exit.ProcessState.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT {
-			t.Errorf("after the second signal: %v, want killed by SIGINT", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("still running 10 s after the second signal")
+	p.Signal(os.Interrupt)
+	if status := p.wait(t, 10*time.Second, "the second signal"); status.Signal() != syscall.SIGINT {
+		t.Errorf("after the second signal: %v, want killed by SIGINT", status)
 	}
 }
 
@@ -99,6 +150,35 @@ func TestEvalTable(t *testing.T) {
 	}
 	if got := strings.Count(out, "\n"); got != 5 {
 		t.Errorf("table has %d lines, want a header and 4 rows:\n%s", got, out)
+	}
+}
+
+// In a mix of patterns and traces the trace-replay flags apply to the
+// traces alone.
+func TestRateScaleAppliesToTheTracesOfAMix(t *testing.T) {
+	trace := filepath.Join(t.TempDir(), "t.csv")
+	os.WriteFile(trace, []byte("t_seconds\n0\n30\n60\n120\n"), 0o644)
+	simSeconds := func(rateScale string) map[string]float64 {
+		out, err := execute(t, "eval", "--scenarios", "spike:duration=2m,"+trace, "--scalers", "fixed:1", "--rate-scale", rateScale, "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []eval.Row
+		if err := json.Unmarshal([]byte(out), &rows); err != nil {
+			t.Fatalf("output is not JSON: %v\n%s", err, out)
+		}
+		got := map[string]float64{}
+		for _, r := range rows {
+			got[r.Scenario] = r.SimSeconds
+		}
+		return got
+	}
+	unscaled, scaled := simSeconds("1"), simSeconds("4")
+	if unscaled["spike:duration=2m"] != 120 || scaled["spike:duration=2m"] != 120 {
+		t.Errorf("the pattern ran %vs unscaled and %vs at rate scale 4, want 120s both times", unscaled["spike:duration=2m"], scaled["spike:duration=2m"])
+	}
+	if got, want := scaled["t.csv"], unscaled["t.csv"]/4; math.Abs(got-want) > 1e-6 {
+		t.Errorf("the trace ran %vs at rate scale 4, want a quarter of its unscaled %vs", got, unscaled["t.csv"])
 	}
 }
 
@@ -340,6 +420,10 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--validation-episodes", "0"}, "validation episodes 0: want >= 1"},
 		{[]string{"run", "--initial-replicas", "30"}, "initial replicas must be in [0, max replicas 20], got 30"},
 		{[]string{"run", "--scenario", "ramp", "--rate-scale", "0"}, "rate scale must be finite and > 0, got 0"},
+		{[]string{"run", "--scenario", "ramp", "--rate-scale", "4"}, "--rate-scale 4: applies to trace replay, and no scenario is a trace (ramp)"},
+		{[]string{"run", "--scenario", "ramp", "--loop", "--duration", "2h"}, "--loop: applies to trace replay, and no scenario is a trace (ramp)"},
+		{[]string{"compare", "--scenarios", "spike,random", "--rate-scale", "4"}, "no scenario is a trace (spike, random)"},
+		{[]string{"train", "--validation-scenarios=", "--rate-scale", "2"}, "no scenario is a trace (none given)"},
 		{[]string{"run", "--loop", "--duration", "1000h"}, "duration must be in [0, 720h0m0s], got 1000h0m0s"},
 		{[]string{"run", "--scaler", "fixed:30"}, `scaler "fixed:30": want fixed:<replicas in [1, max replicas 20]>`},
 		{[]string{"run", "--scaler", "hpa:gpu=80,cpu=50"}, `unknown parameter "cpu" (known: gpu, queue, tolerance, down)`},

@@ -27,12 +27,12 @@ func newRunCommand() *cobra.Command {
   kis-sim run --scenario ../shared/traces/azure-llm-code-2023.csv --rate-scale 4 --scaler queue --out out/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.config()
+			cfg, err := f.config(scenario)
 			if err != nil {
 				return err
 			}
 			cfg.RecordSeries = out != ""
-			row, err := eval.Run(cfg, scenario, scaler)
+			row, err := eval.Run(cmd.Context(), cfg, scenario, scaler)
 			if err != nil {
 				return err
 			}

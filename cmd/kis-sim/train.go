@@ -50,7 +50,7 @@ afresh).`,
 		Example: "  kis-sim train --out out/train --iterations 40",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			base, err := f.config()
+			base, err := f.config(cfg.ValidationScenarios...)
 			if err != nil {
 				return err
 			}

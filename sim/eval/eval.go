@@ -77,14 +77,19 @@ func NewRow(r sim.Result, wall time.Duration) Row {
 	}
 }
 
-// Run simulates base once with the given scenario and scaler.
-func Run(base sim.Config, scenario, scaler string) (Row, error) {
+// Run simulates base once with the given scenario and scaler, or stops
+// with ctx's error.
+func Run(ctx context.Context, base sim.Config, scenario, scaler string) (Row, error) {
 	s, err := build(base, scenario, scaler)
 	if err != nil {
 		return Row{}, err
 	}
 	start := time.Now()
-	return NewRow(s.Run(), time.Since(start)), nil
+	res, err := s.Run(ctx)
+	if err != nil {
+		return Row{}, err
+	}
+	return NewRow(res, time.Since(start)), nil
 }
 
 func build(base sim.Config, scenario, scaler string) (*sim.Simulation, error) {
@@ -140,7 +145,12 @@ func Matrix(ctx context.Context, base sim.Config, scenarios, scalers []string, p
 			defer wg.Done()
 			for i := range next {
 				start := time.Now()
-				row := NewRow(sims[i].Run(), time.Since(start))
+				res, err := sims[i].Run(ctx)
+				if err != nil {
+					// Only ctx ends a run early, and Matrix returns its error.
+					continue
+				}
+				row := NewRow(res, time.Since(start))
 				mu.Lock()
 				rows[i] = row
 				done++

@@ -2,7 +2,9 @@ package eval
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -94,5 +96,25 @@ func TestMatrixOrdersRowsAndReportsProgress(t *testing.T) {
 	}
 	if len(calls) != 4 || calls[3] != 4 {
 		t.Errorf("progress calls %v", calls)
+	}
+}
+
+// Cancelling a matrix stops the runs in flight, not only those not yet
+// started: one run can take minutes.
+func TestMatrixStopsRunsInFlight(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	// The progress call of the short run says the long ones are in flight.
+	result := make(chan error, 1)
+	go func() {
+		_, err := Matrix(ctx, sim.DefaultConfig(), []string{"ramp:peak=300,duration=720h", "spike:duration=1m"}, []string{"fixed:8"}, 2, func(int, int, Row) { cancel() })
+		result <- err
+	}()
+	select {
+	case err := <-result:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Matrix cancelled mid-run: %v, want context.Canceled", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Matrix still running a minute after its context ended; the run in flight takes minutes")
 	}
 }

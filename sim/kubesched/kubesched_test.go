@@ -179,7 +179,11 @@ func TestGPUAwareShortensColdStartsInSim(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return s.Run().MeanColdStart
+		r, err := s.Run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.MeanColdStart
 	}
 	gpuAware, def := coldStart(kubesched.GPUAwareProfile), coldStart(kubesched.DefaultProfile)
 	if !(gpuAware < 0.8*def) {

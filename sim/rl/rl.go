@@ -400,7 +400,7 @@ func rollouts(ctx context.Context, cfg Config, model *policy.Model, iteration in
 			defer wg.Done()
 			actor, p := ppo.NewActor(model), policy.NewPolicy(model)
 			for i := range next {
-				eps[i], errs[i] = runEpisode(cfg, actor, p, heldOut, model.Scales, iteration, i)
+				eps[i], errs[i] = runEpisode(ctx, cfg, actor, p, heldOut, model.Scales, iteration, i)
 			}
 		}()
 	}
@@ -532,7 +532,7 @@ func episodeConfig(cfg Config, rng *rand.Rand, seed uint64, heldOut bool, index 
 	return sc
 }
 
-func runEpisode(cfg Config, actor *ppo.Actor, served *policy.Policy, heldOut bool, scales []float64, iteration, index int) (episode, error) {
+func runEpisode(ctx context.Context, cfg Config, actor *ppo.Actor, served *policy.Policy, heldOut bool, scales []float64, iteration, index int) (episode, error) {
 	seed := episodeSeed(cfg, iteration, index)
 	rng := rand.New(rand.NewPCG(seed, 0x65))
 	sc := episodeConfig(cfg, rng, seed, heldOut, index)
@@ -559,7 +559,10 @@ func runEpisode(cfg Config, actor *ppo.Actor, served *policy.Policy, heldOut boo
 	if err != nil {
 		return episode{}, fmt.Errorf("episode %d.%d (%s): %w", iteration, index, sc.Scenario, err)
 	}
-	res := s.Run()
+	res, err := s.Run(ctx)
+	if err != nil {
+		return episode{}, err
+	}
 	// The action at sync i is judged by the interval that follows it, whose
 	// reward closes at sync i+1; the last action has none and is dropped.
 	n := min(len(agent.samples), len(res.Series)-1)

@@ -241,8 +241,12 @@ func TestValidationScoresWhatEvaluationRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := s.Run().Reward; r == got.Reward {
-		t.Fatalf("undamped loop scores %v too: the episode does not exercise the scale-down window", r)
+	r, err := s.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Reward == got.Reward {
+		t.Fatalf("undamped loop scores %v too: the episode does not exercise the scale-down window", r.Reward)
 	}
 }
 
@@ -259,7 +263,10 @@ func evalFirstValidationEpisode(t *testing.T, cfg Config, path string) Validatio
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := s.Run()
+	r, err := s.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
 	return Validation{Reward: r.Reward, OverSLO: float64(r.Requests - r.SLOMet), GPUHours: r.GPUHours}
 }
 
