@@ -81,6 +81,7 @@ func newCompareCommand() *cobra.Command {
 		},
 	}
 	f.add(cmd.Flags())
+	f.addScaling(cmd.Flags())
 	cmd.Flags().StringSliceVar(&scenarios, "scenarios", eval.DefaultScenarios, "comma-separated scenarios: "+scenarioHelp)
 	cmd.Flags().StringVar(&model, "model", "", "KIScaler model file (default: the embedded model)")
 	cmd.Flags().StringSliceVar(&baselines, "baselines", []string{"queue", "fixed:8"}, "other scalers to show for context")

@@ -62,6 +62,7 @@ func newEvalCommand() *cobra.Command {
 		},
 	}
 	f.add(cmd.Flags())
+	f.addScaling(cmd.Flags())
 	cmd.Flags().StringSliceVar(&scenarios, "scenarios", eval.DefaultScenarios, "comma-separated scenarios: "+scenarioHelp)
 	cmd.Flags().StringSliceVar(&scalers, "scalers", eval.DefaultScalers, "comma-separated autoscalers: "+scalerHelp)
 	cmd.Flags().IntVar(&parallel, "parallel", runtime.GOMAXPROCS(0), "runs simulated at once")

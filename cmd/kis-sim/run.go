@@ -55,6 +55,7 @@ func newRunCommand() *cobra.Command {
 		},
 	}
 	f.add(cmd.Flags())
+	f.addScaling(cmd.Flags())
 	cmd.Flags().StringVar(&scenario, "scenario", "spike", scenarioHelp)
 	cmd.Flags().StringVar(&scaler, "scaler", "hpa", scalerHelp)
 	cmd.Flags().StringVar(&out, "out", "", "directory for the time series CSV and SVG plot")

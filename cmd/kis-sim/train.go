@@ -170,6 +170,7 @@ afresh).`,
 		},
 	}
 	f.add(cmd.Flags())
+	f.addScaling(cmd.Flags())
 	cmd.Flags().StringVar(&out, "out", "out/train", "directory for model.json, curve.csv and curve.svg")
 	cmd.Flags().BoolVar(&resume, "resume", false, "continue from --out/checkpoint.json and curve.csv")
 	cmd.Flags().IntVar(&cfg.Iterations, "iterations", cfg.Iterations, "PPO iterations (rollouts + update)")
