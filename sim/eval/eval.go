@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -117,6 +118,11 @@ func Matrix(ctx context.Context, base sim.Config, scenarios, scalers []string, p
 	}{{"scenario", scenarios}, {"scaler", scalers}} {
 		if len(list.names) == 0 {
 			return nil, fmt.Errorf("no %ss to run", list.what)
+		}
+		// A stray comma in a flag's list; two of them would read as a
+		// name listed twice.
+		if i := slices.Index(list.names, ""); i >= 0 {
+			return nil, fmt.Errorf("%s %d of %d is empty", list.what, i+1, len(list.names))
 		}
 		if name, ok := specparams.Repeated(list.names); ok {
 			return nil, fmt.Errorf("%s %q is listed twice", list.what, name)

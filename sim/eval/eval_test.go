@@ -66,6 +66,8 @@ func TestMatrixRejectsWhatWouldRunTwiceOrNotAtAll(t *testing.T) {
 		{[]string{"spike"}, []string{"fixed:2", "hpa", "fixed:2"}, 2, `scaler "fixed:2" is listed twice`},
 		{[]string{"spike"}, []string{"hpa"}, 0, "parallel runs 0: want >= 1"},
 		{nil, []string{"hpa"}, 2, "no scenarios to run"},
+		{[]string{"spike", "", ""}, []string{"hpa"}, 2, "scenario 2 of 3 is empty"},
+		{[]string{"spike"}, []string{"hpa", ""}, 2, "scaler 2 of 2 is empty"},
 		{[]string{"spike"}, nil, 2, "no scalers to run"},
 	} {
 		if _, err := Matrix(t.Context(), sim.DefaultConfig(), tc.scenarios, tc.scalers, tc.parallel, nil); err == nil || !strings.Contains(err.Error(), tc.want) {

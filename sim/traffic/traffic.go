@@ -145,7 +145,7 @@ func (p Pattern) Validate() error {
 	case !(p.Base >= 0) || math.IsInf(p.Base, 0):
 		return fmt.Errorf("pattern %s: base must be a finite rate >= 0, got %v", p.Kind, p.Base)
 	case !(p.Peak >= p.Base) || math.IsInf(p.Peak, 0):
-		return fmt.Errorf("pattern %s: peak must be finite and >= base (%v), got %v", p.Kind, p.Base, p.Peak)
+		return fmt.Errorf("pattern %s: peak must be finite and >= base (%.6g), got %v", p.Kind, p.Base, p.Peak)
 	case p.Peak == 0:
 		return fmt.Errorf("pattern %s: peak must be > 0", p.Kind)
 	case p.Duration <= 0 || p.Duration > MaxDuration:
