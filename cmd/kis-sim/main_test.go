@@ -90,6 +90,37 @@ func TestASignalStopsALongRun(t *testing.T) {
 	}
 }
 
+// A signal stops training too, after it has written the curve of the
+// iterations done.
+func TestASignalStopsTrainingWithItsCurve(t *testing.T) {
+	dir := t.TempDir()
+	p := startMain(t, "train", "--out", dir, "--iterations", "100000", "--episodes", "2", "--episode-length", "5m", "--validate-every", "100000")
+	// Each checkpoint saves the curve too: one has been written.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(dir, "checkpoint.json")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no checkpoint after a minute of training")
+		}
+	}
+	p.Signal(os.Interrupt)
+	status := p.wait(t, 30*time.Second, "SIGINT")
+	if status.ExitStatus() != 128+int(syscall.SIGINT) || !strings.HasSuffix(p.stderr.String(), "kis-sim: stopped by SIGINT\n") {
+		t.Errorf("exit status %d, stderr %q; want %d and 'stopped by SIGINT'", status.ExitStatus(), p.stderr.String(), 128+int(syscall.SIGINT))
+	}
+	curve, err := os.ReadFile(filepath.Join(dir, "curve.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := strings.Count(string(curve), "\n") - 1; rows < 1 {
+		t.Errorf("curve.csv has %d iterations after a checkpoint, want some:\n%s", rows, curve)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "curve.svg")); err != nil {
+		t.Error(err)
+	}
+}
+
 // The first signal is kis-sim's to handle, but not everything watches for
 // it: while kis-sim waits on a trace read from a pipe, the second ends the
 // process.
