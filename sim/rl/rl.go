@@ -404,10 +404,12 @@ func rollouts(ctx context.Context, cfg Config, model *policy.Model, iteration in
 			}
 		}()
 	}
+feed:
 	for i := range eps {
 		select {
 		case next <- i:
 		case <-ctx.Done():
+			break feed
 		}
 	}
 	close(next)
