@@ -75,6 +75,9 @@ type Config struct {
 	NoSLOGuard bool
 	// RecordSeries keeps a per-sync time series in the Result.
 	RecordSeries bool
+	// Traces, if set, shares trace files among the simulations built with
+	// it; nil reads the scenario's file for this simulation alone.
+	Traces *TraceCache
 }
 
 // DefaultConfig returns the defaults kis-sim uses: the embedded cluster,

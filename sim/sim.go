@@ -203,7 +203,7 @@ func newSimulation(cfg Config, scaler autoscale.Autoscaler, live bool) (*Simulat
 func NewSource(cfg Config, rng *rand.Rand) (traffic.Source, error) {
 	prof := &cfg.Profile
 	if IsTrace(cfg.Scenario) {
-		tr, err := traffic.LoadTrace(cfg.Scenario)
+		tr, err := cfg.Traces.Load(cfg.Scenario)
 		if err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kisproject/kis/sim"
 	"github.com/kisproject/kis/sim/eval"
 )
 
@@ -46,6 +47,8 @@ func newCompareCommand() *cobra.Command {
 			if seeds < 1 {
 				return fmt.Errorf("--seeds %d: want at least 1", seeds)
 			}
+			// Every seed replays the same trace files.
+			cfg.Traces = sim.NewTraceCache()
 			var runs [][]eval.Row
 			for k := range seeds {
 				seeded := cfg

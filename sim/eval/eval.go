@@ -129,7 +129,10 @@ func Matrix(ctx context.Context, base sim.Config, scenarios, scalers []string, p
 		}
 	}
 	// Build every cell first, so that a bad scaler or scenario fails before
-	// any simulation time is spent.
+	// any simulation time is spent; the cells of a trace share one copy.
+	if base.Traces == nil {
+		base.Traces = sim.NewTraceCache()
+	}
 	var sims []*sim.Simulation
 	for _, sc := range scenarios {
 		for _, a := range scalers {

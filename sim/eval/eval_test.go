@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -118,5 +121,41 @@ func TestMatrixStopsRunsInFlight(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("Matrix still running a minute after its context ended; the run in flight takes minutes")
+	}
+}
+
+// The cells of a matrix share one reading of each trace: a trace read
+// from a pipe, which can be read only once, replays in every cell.
+func TestMatrixReadsEachTraceOnce(t *testing.T) {
+	pipe := filepath.Join(t.TempDir(), "trace.csv")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		// Blocks until the matrix opens the pipe; a second open would wait
+		// for a writer forever.
+		if err := os.WriteFile(pipe, []byte("t_seconds\n0\n10\n20\n30\n"), 0o600); err != nil {
+			t.Error(err)
+		}
+	}()
+	result := make(chan error, 1)
+	var rows []Row
+	go func() {
+		var err error
+		rows, err = Matrix(t.Context(), sim.DefaultConfig(), []string{pipe}, []string{"fixed:1", "fixed:2"}, 2, nil)
+		result <- err
+	}()
+	select {
+	case err := <-result:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Matrix still building a minute later: it opened the pipe twice")
+	}
+	for _, r := range rows {
+		if r.Requests != 4 {
+			t.Errorf("%s replayed %d requests, want the pipe's 4", r.Scaler, r.Requests)
+		}
 	}
 }

@@ -283,6 +283,7 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, resume *Resume,
 	if err != nil {
 		return err
 	}
+	cfg = sharingTraces(cfg)
 	var recent []float64
 	startIteration, keep := 0, newKeeper(cfg.KeepBy)
 	if resume != nil {
@@ -360,7 +361,7 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, resume *Resume,
 // (scale-down window included) and the SLO guard, as kis-sim eval runs a
 // model.
 func Validate(ctx context.Context, cfg Config, model *policy.Model) (Validation, error) {
-	v := cfg
+	v := sharingTraces(cfg)
 	v.EpisodesPerIteration = cfg.ValidationEpisodes
 	eps, err := rollouts(ctx, v, model, validationIteration, true)
 	if err != nil {
@@ -383,6 +384,15 @@ const validationIteration = 1 << 30
 type episode struct {
 	samples []ppo.Sample
 	result  sim.Result
+}
+
+// sharingTraces gives cfg's episodes one copy of each trace they replay,
+// read once, unless it has a cache already.
+func sharingTraces(cfg Config) Config {
+	if cfg.Base.Traces == nil {
+		cfg.Base.Traces = sim.NewTraceCache()
+	}
+	return cfg
 }
 
 // rollouts runs one iteration's episodes on cfg.Parallel goroutines. Each

@@ -391,3 +391,45 @@ func FuzzParseTrace(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParseTrace measures reading a trace in each of its forms, in
+// rows per second: Azure's 2024 week-long conversation trace is 27.3
+// million rows.
+func BenchmarkParseTrace(b *testing.B) {
+	const rows = 200_000
+	start := time.Date(2024, 5, 10, 0, 0, 0, 0, time.UTC)
+	forms := []struct {
+		name, header string
+		row          func(at time.Duration) string
+	}{
+		{"seconds", headerTokens, func(at time.Duration) string {
+			return fmt.Sprintf("%.6f,1020,210\n", at.Seconds())
+		}},
+		{"azure-2023", headerAzure, func(at time.Duration) string {
+			return start.Add(at).Format("2006-01-02 15:04:05.0000000") + ",1020,210\r\n"
+		}},
+		{"azure-2024", headerAzure, func(at time.Duration) string {
+			return start.Add(at).Format("2006-01-02 15:04:05.000000-07:00") + ",1020,210\n"
+		}},
+	}
+	for _, f := range forms {
+		var sb strings.Builder
+		sb.WriteString(f.header + "\n")
+		for i := range rows {
+			// 45 requests a second, the week-long trace's mean.
+			sb.WriteString(f.row(time.Duration(i) * time.Second / 45))
+		}
+		file := sb.String()
+		b.Run(f.name, func(b *testing.B) {
+			b.SetBytes(int64(len(file)))
+			b.ReportAllocs()
+			for b.Loop() {
+				tr, err := ParseTrace(f.name, strings.NewReader(file))
+				if err != nil || len(tr.Requests) != rows {
+					b.Fatalf("%d requests, %v", len(tr.Requests), err)
+				}
+			}
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
