@@ -2,11 +2,13 @@ package traffic
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +32,11 @@ func LoadTrace(path string) (*Trace, error) {
 		return nil, fmt.Errorf("reading trace: %w", err)
 	}
 	defer f.Close()
-	return ParseTrace(path, f)
+	var size int64
+	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+		size = info.Size()
+	}
+	return parseTrace(path, f, size)
 }
 
 // Trace file headers. The Azure one is the public Azure LLM inference
@@ -55,21 +61,36 @@ const azureTimeLayout = "2006-01-02 15:04:05"
 //	TIMESTAMP,ContextTokens,GeneratedTokens   Azure's: wall-clock arrival times
 //
 // An Azure trace starts at its first request. Errors name the line.
-func ParseTrace(name string, r io.Reader) (*Trace, error) {
+func ParseTrace(name string, r io.Reader) (*Trace, error) { return parseTrace(name, r, 0) }
+
+// sizingRows is how many rows parseTrace reads before it sizes the request
+// slice from the file's size, when it knows it.
+const sizingRows = 4096
+
+// parseTrace is ParseTrace for a file of size bytes (0: unknown). A known
+// size allocates the requests once, at about their number: a week of
+// Azure's 2024 traces is 27.3 million of them, ~440 MB, which doubling
+// would copy through twice that.
+func parseTrace(name string, r io.Reader, size int64) (*Trace, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	tr := &Trace{Name: name}
 	line := 0
+	var read, headerBytes int64
 	var prev time.Duration
 	var azureStart time.Time
 	cols, azure := 0, false
 	tokenColumns := [2]string{"input_tokens", "output_tokens"}
+	var fields [3][]byte
 	for sc.Scan() {
 		line++
-		text := strings.TrimSuffix(sc.Text(), "\r")
+		raw := sc.Bytes()
+		read += int64(len(raw)) + 1
+		text := bytes.TrimSuffix(raw, []byte{'\r'})
 		if line == 1 {
+			headerBytes = read
 			// Spreadsheets save CSV with a byte-order mark.
-			switch strings.TrimPrefix(text, "\ufeff") {
+			switch header := string(bytes.TrimPrefix(text, []byte("\ufeff"))); header {
 			case headerTimes:
 				cols = 1
 			case headerTokens:
@@ -78,16 +99,15 @@ func ParseTrace(name string, r io.Reader) (*Trace, error) {
 				cols, tr.HasTokens, azure = 3, true, true
 				tokenColumns = [2]string{"ContextTokens", "GeneratedTokens"}
 			default:
-				return nil, fmt.Errorf("%s:1: header %q: want %s, %s or %s", name, text, headerTimes, headerTokens, headerAzure)
+				return nil, fmt.Errorf("%s:1: header %q: want %s, %s or %s", name, header, headerTimes, headerTokens, headerAzure)
 			}
 			continue
 		}
-		if strings.TrimSpace(text) == "" {
+		if len(bytes.TrimSpace(text)) == 0 {
 			continue
 		}
-		fields := strings.Split(text, ",")
-		if len(fields) != cols {
-			return nil, fmt.Errorf("%s:%d: %d fields, want %d", name, line, len(fields), cols)
+		if n := splitFields(text, fields[:cols]); n != cols {
+			return nil, fmt.Errorf("%s:%d: %d fields, want %d", name, line, n, cols)
 		}
 		var at time.Duration
 		if azure {
@@ -105,7 +125,7 @@ func ParseTrace(name string, r io.Reader) (*Trace, error) {
 				return nil, fmt.Errorf("%s:%d: TIMESTAMP %s is more than %v after the first request's", name, line, fields[0], maxTraceSpan)
 			}
 		} else {
-			t, err := strconv.ParseFloat(strings.TrimSpace(fields[0]), 64)
+			t, err := strconv.ParseFloat(string(bytes.TrimSpace(fields[0])), 64)
 			if err != nil || math.IsNaN(t) || math.IsInf(t, 0) || t < 0 || t > maxTraceSpan.Seconds() {
 				return nil, fmt.Errorf("%s:%d: t_seconds %q is not a time in seconds >= 0", name, line, fields[0])
 			}
@@ -119,7 +139,7 @@ func ParseTrace(name string, r io.Reader) (*Trace, error) {
 		req := Request{At: at}
 		if cols == 3 {
 			for i, dst := range []*int32{&req.Input, &req.Output} {
-				v, err := strconv.ParseInt(strings.TrimSpace(fields[i+1]), 10, 32)
+				v, err := strconv.ParseInt(string(bytes.TrimSpace(fields[i+1])), 10, 32)
 				if err != nil || v < 0 {
 					return nil, fmt.Errorf("%s:%d: %s %q is not a token count >= 0", name, line, tokenColumns[i], fields[i+1])
 				}
@@ -127,6 +147,10 @@ func ParseTrace(name string, r io.Reader) (*Trace, error) {
 			}
 			// A request generates at least one token: its prefill emits it.
 			req.Output = max(req.Output, 1)
+		}
+		if len(tr.Requests) == sizingRows && size > read {
+			perRow := float64(read-headerBytes) / sizingRows
+			tr.Requests = slices.Grow(tr.Requests, int(1.02*float64(size-read)/perRow)+1)
 		}
 		tr.Requests = append(tr.Requests, req)
 	}
@@ -142,16 +166,33 @@ func ParseTrace(name string, r io.Reader) (*Trace, error) {
 	return tr, nil
 }
 
+// splitFields splits a CSV row at its commas into fields, without
+// copying, and returns how many fields the row has; fields is filled only
+// if that is len(fields).
+func splitFields(row []byte, fields [][]byte) int {
+	n := bytes.Count(row, []byte{','}) + 1
+	if n != len(fields) {
+		return n
+	}
+	for i := range fields[:n-1] {
+		j := bytes.IndexByte(row, ',')
+		fields[i], row = row[:j], row[j+1:]
+	}
+	fields[n-1] = row
+	return n
+}
+
 // maxTraceSpan bounds a trace's arrival times, about 31 years: far past
 // any recording, and far from time.Duration's overflow.
 const maxTraceSpan = 1e9 * time.Second
 
-func parseAzureTime(field string) (time.Time, error) {
-	field = strings.TrimSpace(field)
-	if ts, err := time.Parse(azureTimeLayout+"Z07:00", field); err == nil {
-		return ts, nil
+func parseAzureTime(field []byte) (time.Time, error) {
+	value := string(bytes.TrimSpace(field))
+	// 2024's form has a zone after the seconds and their fraction.
+	if len(value) > len(azureTimeLayout) && strings.ContainsAny(value[len(azureTimeLayout):], "+-Z") {
+		return time.Parse(azureTimeLayout+"Z07:00", value)
 	}
-	return time.Parse(azureTimeLayout, field)
+	return time.Parse(azureTimeLayout, value)
 }
 
 // Span is the time of the last request.

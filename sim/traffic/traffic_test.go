@@ -392,6 +392,35 @@ func FuzzParseTrace(f *testing.F) {
 	})
 }
 
+// A file's size sizes the request slice once, at about the number of
+// rows; a size that is off, as a file growing while it is read would
+// make it, changes only the allocation.
+func TestParseTraceSizedByTheFile(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString(headerTokens + "\n")
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 3 * sizingRows {
+		fmt.Fprintf(&sb, "%d.%d,%d,%d\n", i, rng.IntN(1000), rng.IntN(100000), rng.IntN(1000))
+	}
+	file := sb.String()
+	want, err := ParseTrace("t.csv", strings.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int64{int64(len(file)), int64(len(file)) / 3, 3 * int64(len(file)), 1} {
+		got, err := parseTrace("t.csv", strings.NewReader(file), size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Requests, want.Requests) {
+			t.Errorf("size %d: the requests differ from the unsized parse's", size)
+		}
+		if size == int64(len(file)) && cap(got.Requests) > len(got.Requests)*105/100 {
+			t.Errorf("sized by the file's own size: capacity %d for %d requests, want within 5%%", cap(got.Requests), len(got.Requests))
+		}
+	}
+}
+
 // BenchmarkParseTrace measures reading a trace in each of its forms, in
 // rows per second: Azure's 2024 week-long conversation trace is 27.3
 // million rows.
