@@ -74,6 +74,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"max below min", strings.Replace(target(""), "maxReplicas: 10", "maxReplicas: 0", 1), []string{"targets[0].maxReplicas: Invalid value: 0: must be at least minReplicas"}},
 		{"slo", strings.Replace(target(""), "sloSeconds: 2", "sloSeconds: -1", 1), []string{"targets[0].sloSeconds: Invalid value: -1"}},
 		{"scaler", target("  scaler: queue:0\n"), []string{`targets[0].scaler: Invalid value: "queue:0"`, `want queue:<outstanding requests per replica > 0>`}},
+		{"kis with nothing after the colon", target("  scaler: 'kis:'\n"), []string{`targets[0].scaler: Invalid value: "kis:"`, `nothing follows the colon; want kis:<model file>, or kis for the embedded model`}},
 		{"unknown scaler", target("  scaler: magic\n"), []string{`targets[0].scaler: Invalid value: "magic"`, `unknown; want kis[:<model file>], queue:<n> or fixed:<n>`}},
 		{"guard on a baseline", target("  scaler: queue:10\n  sloGuard: true\n"), []string{`targets[0].sloGuard: Invalid value: true: guards kis scalers only; queue:10 is served as its rule says`}},
 		{"query set", target("  queries: {set: tgi}\n"), []string{`targets[0].queries.set: Unsupported value: "tgi": supported values: "triton", "vllm"`}},

@@ -18,9 +18,12 @@ type Decider interface {
 // NewDecider builds the decider a target's scaler spec names: the embedded
 // KIScaler model, a model file, or a baseline rule.
 func NewDecider(spec string) (Decider, error) {
-	kind, arg, _ := strings.Cut(spec, ":")
+	kind, arg, hasArgs := strings.Cut(spec, ":")
 	switch kind {
 	case "kis":
+		if hasArgs && arg == "" {
+			return nil, fmt.Errorf("scaler %q: nothing follows the colon; want kis:<model file>, or kis for the embedded model", spec)
+		}
 		m, err := policy.LoadModel(arg)
 		if err != nil {
 			return nil, fmt.Errorf("scaler %q: %w", spec, err)

@@ -443,6 +443,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--profile", "video"}, `--profile: unknown profile "video"`},
 		{[]string{"run", "--loop"}, "--loop needs --duration"},
 		{[]string{"eval", "--scalers", "hpa,nope"}, `unknown scaler "nope"`},
+		{[]string{"compare", "--baselines", "hpa:", "--duration", "1m"}, `scaler "hpa:": nothing follows the colon; "hpa" alone takes the defaults`},
 		{[]string{"run", "--seed", "-1"}, "invalid argument"},
 		{[]string{"compare", "--seeds", "0"}, "--seeds 0: want at least 1"},
 		{[]string{"train", "--trace-share", "0.5"}, "trace share 0.5 without traces"},

@@ -27,6 +27,16 @@ func TestSpecsRefuseParametersTheyWouldDrop(t *testing.T) {
 		"schedule:high=7,lead=1m,lead=2m":  `parameter "lead" is given twice`,
 		"fixed:0":                          `want fixed:<replicas in [1, max replicas 20]>`,
 		"fixed:21":                         `want fixed:<replicas in [1, max replicas 20]>`,
+		// The bare spec's defaults under a second name.
+		"hpa:":        `scaler "hpa:": nothing follows the colon; "hpa" alone takes the defaults`,
+		"kis:":        `scaler "kis:": nothing follows the colon; "kis" alone takes the defaults`,
+		"oracle:":     `"oracle" alone takes the defaults`,
+		"predictive:": `"predictive" alone takes the defaults`,
+		"queue:":      `"queue" alone takes the defaults`,
+		// No defaults to take: the kind's own usage.
+		"fixed:":    `want fixed:<replicas in [1, max replicas 20]>`,
+		"schedule:": `scaler "schedule:"`,
+		"magic:":    `unknown scaler "magic:"`,
 	} {
 		if _, err := Parse(spec, env); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse(%q) error = %v, want one containing %q", spec, err, want)

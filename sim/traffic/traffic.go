@@ -86,10 +86,15 @@ func DefaultPattern(kind Kind, unit float64) (Pattern, error) {
 // (requests/s), duration, period, spike (durations) and jitter. Defaults
 // come from DefaultPattern.
 func ParsePattern(s string, unit float64) (Pattern, error) {
-	kind, args, _ := strings.Cut(s, ":")
+	kind, args, hasArgs := strings.Cut(s, ":")
 	p, err := DefaultPattern(Kind(kind), unit)
 	if err != nil {
 		return Pattern{}, err
+	}
+	if hasArgs && args == "" {
+		// A scenario is named by its spec: "spike:" would be the default
+		// spike under a second name.
+		return Pattern{}, fmt.Errorf("pattern %q: nothing follows the colon; %q alone takes the defaults", s, kind)
 	}
 	known := []string{"base", "peak", "duration", "period", "spike", "jitter"}
 	params, err := specparams.Split(args, known...)

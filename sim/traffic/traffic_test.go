@@ -161,6 +161,7 @@ func TestParsePatternErrors(t *testing.T) {
 	tests := []struct{ spec, want string }{
 		{"burst", `unknown pattern "burst"`},
 		{"ramp:peak", `"peak" is not key=value`},
+		{"spike:", `pattern "spike:": nothing follows the colon; "spike" alone takes the defaults`},
 		{"ramp:color=red", `unknown parameter "color"`},
 		{"spike:peak=60,peak=70", `parameter "peak" is given twice`},
 		{"ramp:base=x", "parameter base"},
