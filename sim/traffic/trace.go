@@ -36,7 +36,7 @@ func LoadTrace(path string) (*Trace, error) {
 	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
 		size = info.Size()
 	}
-	return parseTrace(path, f, size)
+	return parseTrace(path, f, size, maxRequests)
 }
 
 // Trace file headers. The Azure one is the public Azure LLM inference
@@ -61,17 +61,21 @@ const azureTimeLayout = "2006-01-02 15:04:05"
 //	TIMESTAMP,ContextTokens,GeneratedTokens   Azure's: wall-clock arrival times
 //
 // An Azure trace starts at its first request. Errors name the line.
-func ParseTrace(name string, r io.Reader) (*Trace, error) { return parseTrace(name, r, 0) }
+func ParseTrace(name string, r io.Reader) (*Trace, error) {
+	return parseTrace(name, r, 0, maxRequests)
+}
 
 // sizingRows is how many rows parseTrace reads before it sizes the request
 // slice from the file's size, when it knows it.
 const sizingRows = 4096
 
-// parseTrace is ParseTrace for a file of size bytes (0: unknown). A known
-// size allocates the requests once, at about their number: a week of
-// Azure's 2024 traces is 27.3 million of them, ~440 MB, which doubling
-// would copy through twice that.
-func parseTrace(name string, r io.Reader, size int64) (*Trace, error) {
+// parseTrace is ParseTrace for a file of size bytes (0: unknown) and at
+// most maxRows requests. A known size allocates the requests once, at
+// about their number: a week of Azure's 2024 traces is 27.3 million of
+// them, ~440 MB, which doubling would copy through twice that. The bound
+// is a run's (maxRequests), checked as rows are read: a trace no run may
+// replay is refused before it is all in memory.
+func parseTrace(name string, r io.Reader, size int64, maxRows int) (*Trace, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	tr := &Trace{Name: name}
@@ -148,9 +152,13 @@ func parseTrace(name string, r io.Reader, size int64) (*Trace, error) {
 			// A request generates at least one token: its prefill emits it.
 			req.Output = max(req.Output, 1)
 		}
+		if len(tr.Requests) == maxRows {
+			return nil, fmt.Errorf("%s:%d: more than %.0e requests, more than a run may replay", name, line, float64(maxRows))
+		}
 		if len(tr.Requests) == sizingRows && size > read {
 			perRow := float64(read-headerBytes) / sizingRows
-			tr.Requests = slices.Grow(tr.Requests, int(1.02*float64(size-read)/perRow)+1)
+			rows := min(1.02*float64(size-read)/perRow+1, float64(maxRows-len(tr.Requests)))
+			tr.Requests = slices.Grow(tr.Requests, int(rows))
 		}
 		tr.Requests = append(tr.Requests, req)
 	}

@@ -409,7 +409,7 @@ func TestParseTraceSizedByTheFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, size := range []int64{int64(len(file)), int64(len(file)) / 3, 3 * int64(len(file)), 1} {
-		got, err := parseTrace("t.csv", strings.NewReader(file), size)
+		got, err := parseTrace("t.csv", strings.NewReader(file), size, maxRequests)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -419,6 +419,33 @@ func TestParseTraceSizedByTheFile(t *testing.T) {
 		if size == int64(len(file)) && cap(got.Requests) > len(got.Requests)*105/100 {
 			t.Errorf("sized by the file's own size: capacity %d for %d requests, want within 5%%", cap(got.Requests), len(got.Requests))
 		}
+	}
+}
+
+// A trace with more requests than a run may replay is refused at the row
+// past the bound, and a size that promises more rows than that allocates
+// no more than the bound's.
+func TestParseTraceRefusesMoreRowsThanARunMayReplay(t *testing.T) {
+	const limit = 2 * sizingRows
+	var sb strings.Builder
+	sb.WriteString(headerTimes + "\n")
+	for i := range limit {
+		fmt.Fprintf(&sb, "%d\n", i)
+	}
+	atLimit := sb.String()
+	tr, err := parseTrace("t.csv", strings.NewReader(atLimit), 1<<40, limit)
+	if err != nil {
+		t.Fatalf("%d rows, at the bound: %v", limit, err)
+	}
+	// Unbounded, 1 TiB at ~5 bytes a row would ask for 3.5 TB of requests.
+	// The allocator rounds a capacity up to its size class.
+	if len(tr.Requests) != limit || cap(tr.Requests) > 2*limit {
+		t.Errorf("sized by a 1 TiB file: %d requests at capacity %d, want %d and about the bound", len(tr.Requests), cap(tr.Requests), limit)
+	}
+	_, err = parseTrace("t.csv", strings.NewReader(atLimit+"8192\n8193\n"), 0, limit)
+	want := fmt.Sprintf("t.csv:%d: more than 8e+03 requests, more than a run may replay", limit+2)
+	if err == nil || err.Error() != want {
+		t.Errorf("%d rows, one past the bound: error %v, want %q", limit+1, err, want)
 	}
 }
 
