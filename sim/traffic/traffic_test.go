@@ -393,6 +393,33 @@ func FuzzParseTrace(f *testing.F) {
 	})
 }
 
+// azureClock parses what parseAzureTime parses, to the nanosecond, and
+// refuses what it refuses, whatever the row before.
+func FuzzAzureClock(f *testing.F) {
+	for _, pair := range [][2]string{
+		{"2023-11-16 18:17:03.9799600", "2023-11-16 18:17:03.9899600"},
+		{"2024-05-10 00:00:00.009930+00:00", "2024-05-10 00:00:00.5+00:00"},
+		{"2024-05-10 00:00:00.009930+00:00", "2024-05-10 00:00:00+00:00.5"},
+		{"2023-11-16 18:17:03.5", "2023-11-16 18:17:03.1234567891"},
+		{"2023-11-16 18:17:03.5", "2023-11-16 18:17:03"},
+		{"2023-11-16 18:17:03.5", "2023-11-16 18:17:03.x"},
+		{"2023-11-16 8:17:03.5", "2023-11-16 8:17:03.25"},
+		{"2024-05-10 00:00:00.1-07:00", "2024-05-10 00:00:00.2Z"},
+	} {
+		f.Add(pair[0], pair[1])
+	}
+	f.Fuzz(func(t *testing.T, first, second string) {
+		var clock azureClock
+		for _, value := range []string{first, second, first} {
+			want, wantErr := parseAzureTime([]byte(value))
+			got, err := clock.parse([]byte(value))
+			if (err != nil) != (wantErr != nil) || !got.Equal(want) {
+				t.Fatalf("after %q: %q parsed to %v (%v), time.Parse gives %v (%v)", first, value, got, err, want, wantErr)
+			}
+		}
+	})
+}
+
 // A file's size sizes the request slice once, at about the number of
 // rows; a size that is off, as a file growing while it is read would
 // make it, changes only the allocation.
