@@ -95,28 +95,8 @@ func Parse(spec string, env Env) (Autoscaler, error) {
 	if env.MinReplicas < 1 || env.MaxReplicas < env.MinReplicas {
 		return nil, fmt.Errorf("replica bounds min=%d max=%d: want 1 <= min <= max", env.MinReplicas, env.MaxReplicas)
 	}
-	kind, arg, hasArgs := strings.Cut(spec, ":")
-	var build func(spec, arg string, env Env) (Autoscaler, error)
-	switch kind {
-	case "hpa":
-		build = parseHPA
-	case "fixed":
-		build = newFixed
-	case "queue":
-		build = newQueue
-	case "predictive":
-		build = func(spec, arg string, env Env) (Autoscaler, error) { return newPredictive(spec, arg, env) }
-	case "kis":
-		build = newKIS
-	case "oracle":
-		build = func(spec, arg string, env Env) (Autoscaler, error) { return newOracle(spec, arg, env) }
-	case "schedule":
-		build = func(spec, arg string, env Env) (Autoscaler, error) { return newSchedule(spec, arg, env) }
-	default:
-		return nil, fmt.Errorf("unknown scaler %q (known: %s)", spec, Known)
-	}
-	a, err := build(spec, arg, env)
-	if err == nil && hasArgs && arg == "" {
+	a, err := build(spec, env)
+	if kind, arg, hasArgs := strings.Cut(spec, ":"); err == nil && hasArgs && arg == "" {
 		// A row is named by its spec: "hpa:" would run the defaults under
 		// a second name, and a comparison would list them twice.
 		return nil, fmt.Errorf("scaler %q: nothing follows the colon; %q alone takes the defaults", spec, kind)
@@ -124,14 +104,32 @@ func Parse(spec string, env Env) (Autoscaler, error) {
 	return a, err
 }
 
-func newFixed(spec, arg string, env Env) (Autoscaler, error) {
-	n, err := strconv.Atoi(arg)
-	if err != nil || n < 1 || n > int(env.MaxReplicas) {
-		// Bounded like every other scaler and like --initial-replicas,
-		// which fixed:N sets: the cluster is sized for the max.
-		return nil, fmt.Errorf("scaler %q: want fixed:<replicas in [1, max replicas %d]>", spec, env.MaxReplicas)
+// build builds the autoscaler a spec names, with its parameters.
+func build(spec string, env Env) (Autoscaler, error) {
+	kind, arg, _ := strings.Cut(spec, ":")
+	switch kind {
+	case "hpa":
+		return parseHPA(spec, arg, env)
+	case "fixed":
+		n, err := strconv.Atoi(arg)
+		if err != nil || n < 1 || n > int(env.MaxReplicas) {
+			// Bounded like every other scaler and like --initial-replicas,
+			// which fixed:N sets: the cluster is sized for the max.
+			return nil, fmt.Errorf("scaler %q: want fixed:<replicas in [1, max replicas %d]>", spec, env.MaxReplicas)
+		}
+		return fixed{name: spec, n: int32(n)}, nil
+	case "queue":
+		return newQueue(spec, arg, env)
+	case "predictive":
+		return newPredictive(spec, arg, env)
+	case "kis":
+		return newKIS(spec, arg, env)
+	case "oracle":
+		return newOracle(spec, arg, env)
+	case "schedule":
+		return newSchedule(spec, arg, env)
 	}
-	return fixed{name: spec, n: int32(n)}, nil
+	return nil, fmt.Errorf("unknown scaler %q (known: %s)", spec, Known)
 }
 
 type fixed struct {
