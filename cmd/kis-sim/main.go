@@ -19,6 +19,10 @@ import (
 // version is set at build time (make build).
 var version = "v0.0.0-dev"
 
+// testHookSignalsCaught runs once the first signal would be caught, so that
+// a test sends its signal then and not into the default action before it.
+var testHookSignalsCaught = func() {}
+
 func main() {
 	ctx := stopOnSignal()
 	err := newRootCommand().ExecuteContext(ctx)
@@ -54,6 +58,7 @@ func stopOnSignal() context.Context {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	testHookSignalsCaught()
 	go func() {
 		sig := <-signals
 		signal.Reset(os.Interrupt, syscall.SIGTERM)

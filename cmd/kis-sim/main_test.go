@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -21,9 +22,12 @@ import (
 )
 
 // TestMain runs main instead of the tests when a test starts this binary
-// as kis-sim, to send it signals.
+// as kis-sim, to send it signals. It closes file descriptor 3, which
+// startMain waits on, once main catches them.
 func TestMain(m *testing.M) {
 	if os.Getenv("KIS_SIM_AS_MAIN") == "1" {
+		caught := os.NewFile(3, "signals caught")
+		testHookSignalsCaught = func() { caught.Close() }
 		main()
 		os.Exit(0)
 	}
@@ -37,21 +41,34 @@ type mainProcess struct {
 	exited chan error
 }
 
-// startMain starts kis-sim's main with args and gives it time to reach
-// stopOnSignal, after which it catches the first signal.
+// startMain starts kis-sim's main with args and returns once it catches
+// the first signal.
 func startMain(t *testing.T, args ...string) *mainProcess {
 	t.Helper()
+	caught, caughtW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer caught.Close()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "KIS_SIM_AS_MAIN=1")
+	cmd.ExtraFiles = []*os.File{caughtW}
 	p := &mainProcess{exited: make(chan error, 1)}
 	cmd.Stderr = &p.stderr
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	caughtW.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
 	p.Process = cmd.Process
 	go func() { p.exited <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill() })
-	time.Sleep(3 * time.Second)
+	// The child closes its end once it catches signals, or exits; either
+	// ends the read.
+	caught.SetReadDeadline(time.Now().Add(time.Minute))
+	if _, err := caught.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("waiting for kis-sim to catch signals: %v", err)
+	}
 	return p
 }
 
