@@ -11,7 +11,7 @@ import (
 
 // neutralScore is what a term scores when the plugin does not know:
 // telemetry that is missing or older than args.telemetryMaxAge.
-const neutralScore = fwk.MaxNodeScore / 2
+const neutralScore = fwk.MaxScore / 2
 
 // PreScore skips scoring for pods that request no GPU.
 func (g *GPUAware) PreScore(_ context.Context, state fwk.CycleState, pod *corev1.Pod, _ []fwk.NodeInfo) *fwk.Status {
@@ -55,7 +55,7 @@ func (g *GPUAware) Score(ctx context.Context, state fwk.CycleState, pod *corev1.
 		load = loadScore(t.GPUUtilPercent, t.GPUMemoryUsedFraction)
 		locality = 0
 		if r.model != "" && t.HasModel(r.model) {
-			locality = fwk.MaxNodeScore
+			locality = fwk.MaxScore
 		}
 	}
 	a := &g.args
@@ -72,15 +72,15 @@ func (g *GPUAware) Score(ctx context.Context, state fwk.CycleState, pod *corev1.
 func loadScore(utilPercent, memUsedFraction float64) int64 {
 	u := min(max(utilPercent, 0), 100)
 	m := min(max(memUsedFraction, 0), 1) * 100
-	return fwk.MaxNodeScore - int64((u+m)/2)
+	return fwk.MaxScore - int64((u+m)/2)
 }
 
 // ScoreExtensions implements fwk.ScorePlugin.
 func (g *GPUAware) ScoreExtensions() fwk.ScoreExtensions { return g }
 
-// NormalizeScore scales the scores so the best node gets MaxNodeScore,
+// NormalizeScore scales the scores so the best node gets MaxScore,
 // keeping their ratios, so GPUAware's weight in the profile means the same
 // whatever the spread of raw scores.
 func (g *GPUAware) NormalizeScore(_ context.Context, _ fwk.CycleState, _ *corev1.Pod, scores fwk.NodeScoreList) *fwk.Status {
-	return helper.DefaultNormalizeScore(fwk.MaxNodeScore, false, scores)
+	return helper.DefaultNormalizeScore(fwk.MaxScore, false, scores)
 }

@@ -18,7 +18,7 @@ var occupancyScorers = map[config.ScoringStrategyType]occupancyScorer{
 		if total <= 0 {
 			return 0
 		}
-		return fwk.MaxNodeScore * min(after, total) / total
+		return fwk.MaxScore * min(after, total) / total
 	},
 	// Spread empties nodes: more free GPUs score higher, so one node's
 	// failure takes fewer replicas with it.
@@ -26,6 +26,6 @@ var occupancyScorers = map[config.ScoringStrategyType]occupancyScorer{
 		if total <= 0 {
 			return 0
 		}
-		return fwk.MaxNodeScore * max(total-after, 0) / total
+		return fwk.MaxScore * max(total-after, 0) / total
 	},
 }
