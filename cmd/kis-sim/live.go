@@ -119,7 +119,13 @@ func runLive(ctx context.Context, client kubernetes.Interface, cfg sim.Config, n
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(live)
 	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
+	go func() {
+		// The listener is bound, so this is an accept failing: say so, or
+		// the HPA would wait on metrics nobody serves without a word why.
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			logger.Error(err, "Serving metrics stopped")
+		}
+	}()
 	defer srv.Close()
 	logger.Info("Serving simulated traffic", "metrics", "http://"+ln.Addr().String()+"/metrics", "until", live.End().Format(time.RFC3339))
 
