@@ -23,6 +23,9 @@ RACE_PKGS := ./cmd/kis-sim ./sim ./sim/eval/... ./sim/rl/... ./plugins/gpuaware/
 # crasher (go.dev/issue/75804, fixed in Go 1.27); a count sets no deadline.
 # 300,000 inputs took 6-55 s per target on 2 cores (`make fuzz`).
 FUZZTIME ?= 300000x
+# Run at a pinned version without joining go.mod: its golang.org/x/tools
+# need not agree with the one Kubernetes pins.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: help
 help: ## show this help
@@ -90,11 +93,13 @@ bench: ## run the benchmarks (simulated requests/s, wall time of a simulated hou
 	$(GO) test -run '^$$' -bench . -benchmem ./sim/... ./plugins/... ./policy/...
 
 .PHONY: verify
-verify: ## check formatting, vet and go.mod tidiness
+verify: ## check formatting, vet, staticcheck and go.mod tidiness
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed on:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./test/...
 	$(GO) vet -tags e2e ./test/...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) -tags integration,e2e ./test/...
 	@cp go.mod /tmp/kis-go.mod.bak; cp go.sum /tmp/kis-go.sum.bak; \
 	$(GO) mod tidy; \
 	if ! diff -q go.mod /tmp/kis-go.mod.bak >/dev/null || ! diff -q go.sum /tmp/kis-go.sum.bak >/dev/null; then \
