@@ -230,6 +230,7 @@ func TestArgs(t *testing.T) {
 		{`{"scoringStrategy":"Random"}`, `pluginConfig[GPUAware].args.scoringStrategy: Unsupported value: "Random"`},
 		{`{"loadWeight":-1}`, "pluginConfig[GPUAware].args.loadWeight: Invalid value: -1: must be in [0, 100]"},
 		{`{"occupancyWeight":0,"loadWeight":0,"localityWeight":0}`, "at least one weight must be positive"},
+		{`{"allowedProducts":[""]}`, "pluginConfig[GPUAware].args.allowedProducts[0]: Required value"},
 		{`{"allowedProducts":["A","A"]}`, "pluginConfig[GPUAware].args.allowedProducts[1]: Duplicate value"},
 		{`{"missingLabels":"Maybe"}`, `missingLabels: Unsupported value: "Maybe"`},
 		{`{"telemetryMaxAge":"-5s"}`, "telemetryMaxAge: Invalid value"},

@@ -19,9 +19,6 @@ type Clock struct {
 
 var _ clock.PassiveClock = (*Clock)(nil)
 
-// Elapsed is the virtual time since the start of the simulation.
-func (c *Clock) Elapsed() time.Duration { return c.now }
-
 // Now implements clock.PassiveClock.
 func (c *Clock) Now() time.Time { return Epoch.Add(c.now) }
 
