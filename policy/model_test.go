@@ -130,29 +130,45 @@ func TestBadModelFilesAreRejected(t *testing.T) {
 			}
 		})
 	}
-	// A model whose checksum is right but whose schema is another build's.
-	m := testModel(t)
-	m.Features = append(append([]string{}, FeatureNames...), "gpu_temperature")
-	var buf bytes.Buffer
-	m.Write(&buf)
-	if _, err := ReadModel(&buf); err == nil || !strings.Contains(err.Error(), "observation schema") {
-		t.Errorf("mismatched schema: error = %v", err)
+	// Models whose checksum is right but whose contents this build cannot
+	// run: each must be refused, naming what is wrong.
+	mutations := []struct {
+		name   string
+		mutate func(*Model)
+		want   string
+	}{
+		{"another build's schema", func(m *Model) {
+			m.Features = append(append([]string{}, FeatureNames...), "gpu_temperature")
+		}, "observation schema"},
+		{"another kind", func(m *Model) { m.Kind = "Autoscaler" }, `kind "Autoscaler"`},
+		{"a future format", func(m *Model) { m.FormatVersion = FormatVersion + 1 }, fmt.Sprintf("format version %d", FormatVersion+1)},
+		{"no decision", func(m *Model) { m.Decision = "" }, `decision ""`},
+		{"an unknown decision", func(m *Model) { m.Decision = "softmax" }, `decision "softmax"`},
+		{"no actions", func(m *Model) { m.Scales = nil }, "no actions"},
+		{"a zero scale", func(m *Model) { m.Scales[2] = 0 }, "action 2: scale 0"},
+		{"a short weight matrix", func(m *Model) { m.Actor.Layers[1].W = m.Actor.Layers[1].W[:3] }, "actor: layer 1 has 3 weights"},
+		{"an unknown activation", func(m *Model) { m.Critic.Layers[0].Activation = "relu" }, `critic: layer 0: unknown activation "relu"`},
+		{"layers that do not chain", func(m *Model) {
+			l := &m.Critic.Layers[1]
+			l.In++
+			l.W = make([]float64, l.In*l.Out)
+		}, "critic: layer 1 takes"},
+		{"a normaliser for fewer features", func(m *Model) { m.Normalizer.Mean = m.Normalizer.Mean[1:] }, "normalizer has"},
+		{"a negative variance", func(m *Model) { m.Normalizer.M2[3] = -1 }, "normalizer: feature 3"},
+		{"no clip", func(m *Model) { m.Normalizer.Clip = 0 }, "clip 0"},
 	}
-	for _, d := range []Decision{"", "softmax"} {
-		m = testModel(t)
-		m.Decision = d
-		buf.Reset()
-		m.Write(&buf)
-		if _, err := ReadModel(&buf); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("decision %q", d)) {
-			t.Errorf("decision %q: error = %v", d, err)
-		}
-	}
-	m = testModel(t)
-	m.Actor.Layers[1].W = m.Actor.Layers[1].W[:3]
-	buf.Reset()
-	m.Write(&buf)
-	if _, err := ReadModel(&buf); err == nil || !strings.Contains(err.Error(), "actor: layer 1 has 3 weights") {
-		t.Errorf("mismatched shape: error = %v", err)
+	for _, tc := range mutations {
+		t.Run(tc.name, func(t *testing.T) {
+			m := testModel(t)
+			tc.mutate(m)
+			var buf bytes.Buffer
+			if err := m.Write(&buf); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ReadModel(&buf); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want one containing %q", err, tc.want)
+			}
+		})
 	}
 	if _, err := LoadModelFile(filepath.Join(t.TempDir(), "missing.json")); err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: error = %v", err)
