@@ -2,13 +2,16 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kisproject/kis/internal/atomicfile"
 	"github.com/kisproject/kis/sim"
 	"github.com/kisproject/kis/sim/eval"
 )
@@ -47,6 +50,11 @@ func newCompareCommand() *cobra.Command {
 			if seeds < 1 {
 				return fmt.Errorf("--seeds %d: want at least 1", seeds)
 			}
+			if out != "" {
+				if err := checkOutFile(out); err != nil {
+					return fmt.Errorf("--out: %w", err)
+				}
+			}
 			// Every seed replays the same trace files.
 			cfg.Traces = sim.NewTraceCache()
 			var runs [][]eval.Row
@@ -67,17 +75,13 @@ func newCompareCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
-			if out != "" {
-				file, err := os.Create(out)
-				if err != nil {
-					return err
-				}
-				defer file.Close()
-				w = file
-			}
 			command := "go run ./cmd/kis-sim compare " + shellJoin(os.Args[2:])
-			if err := eval.WriteMarkdown(w, cmps, command, seeds); err != nil {
+			write := func(w io.Writer) error { return eval.WriteMarkdown(w, cmps, command, seeds) }
+			if out == "" {
+				return write(cmd.OutOrStdout())
+			}
+			// The table replaces a committed one: whole, or not at all.
+			if err := atomicfile.Write(out, write); err != nil {
 				return fmt.Errorf("writing %s: %w", out, err)
 			}
 			return nil
@@ -92,6 +96,24 @@ func newCompareCommand() *cobra.Command {
 	cmd.Flags().IntVar(&parallel, "parallel", runtime.GOMAXPROCS(0), "runs simulated at once")
 	cmd.Flags().StringVar(&out, "out", "", "write the Markdown here instead of stdout")
 	return cmd
+}
+
+// checkOutFile reports what would stop a file being written at path. A
+// hundred seeds run for most of an hour: a mistyped --out must fail before
+// them, not after.
+func checkOutFile(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a directory; want the table's file name", path)
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	return nil
 }
 
 // shellJoin joins args into a command line a shell reads back as the same

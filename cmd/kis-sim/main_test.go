@@ -233,10 +233,20 @@ func TestRateScaleAppliesToTheTracesOfAMix(t *testing.T) {
 func TestCompareRunsEachSettingOnce(t *testing.T) {
 	// "oracle" and "predictive" as baselines are already in the sweeps:
 	// one row each, not two.
-	out, err := execute(t, "compare", "--scenarios", "ramp:duration=5m", "--baselines", "oracle,predictive,fixed:2")
+	// --out gets the table; stdout nothing.
+	table := filepath.Join(t.TempDir(), "table.md")
+	stdout, err := execute(t, "compare", "--scenarios", "ramp:duration=5m", "--baselines", "oracle,predictive,fixed:2", "--out", table)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if stdout != "" {
+		t.Errorf("compare --out printed %q", stdout)
+	}
+	data, err := os.ReadFile(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(data)
 	if !strings.Contains(out, "| matched oracle |") || !strings.Contains(out, "| tuned predictive |") ||
 		strings.Count(out, "| ramp:duration=5m | `oracle` |") != 1 || strings.Count(out, "| ramp:duration=5m | `predictive` |") != 1 ||
 		!strings.Contains(out, "| ramp:duration=5m | `fixed:2` |") {
@@ -463,6 +473,9 @@ func TestBadInput(t *testing.T) {
 		{[]string{"compare", "--baselines", "hpa:", "--duration", "1m"}, `scaler "hpa:": nothing follows the colon; "hpa" alone takes the defaults`},
 		{[]string{"run", "--seed", "-1"}, "invalid argument"},
 		{[]string{"compare", "--seeds", "0"}, "--seeds 0: want at least 1"},
+		{[]string{"compare", "--out", filepath.Join(t.TempDir(), "missing", "t.md")}, "--out: stat "},
+		{[]string{"compare", "--out", t.TempDir()}, "is a directory; want the table's file name"},
+		{[]string{"compare", "--out", filepath.Join(badTrace, "t.md")}, "t.csv is not a directory"},
 		{[]string{"train", "--trace-share", "0.5"}, "trace share 0.5 without traces"},
 		{[]string{"train", "--uncosted-share", "2"}, "uncosted share 2"},
 		{[]string{"train", "--bursty-share", "-1"}, "bursty share -1"},
