@@ -32,6 +32,9 @@ func newEvalCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := makeOutDir(out); err != nil {
+				return err
+			}
 			cfg.RecordSeries = out != ""
 			var progress func(done, total int, row eval.Row)
 			if progressOut := cmd.ErrOrStderr(); isTerminal(progressOut) {
@@ -48,6 +51,15 @@ func newEvalCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if asJSON {
+				err = eval.WriteJSON(cmd.OutOrStdout(), rows)
+			} else {
+				err = eval.WriteTable(cmd.OutOrStdout(), rows)
+			}
+			if err != nil {
+				return err
+			}
+			// After the table, as in run: a failed write loses no figure.
 			if out != "" {
 				for _, r := range rows {
 					if err := report.WriteRun(filepath.Join(out, runDirName(r)), r.Result, cfg.Profile.SLO.Seconds()); err != nil {
@@ -55,10 +67,7 @@ func newEvalCommand() *cobra.Command {
 					}
 				}
 			}
-			if asJSON {
-				return eval.WriteJSON(cmd.OutOrStdout(), rows)
-			}
-			return eval.WriteTable(cmd.OutOrStdout(), rows)
+			return nil
 		},
 	}
 	f.add(cmd.Flags())

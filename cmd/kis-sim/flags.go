@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -125,3 +126,15 @@ func (f *simFlags) config(scenarios ...string) (sim.Config, error) {
 const scenarioHelp = "ramp, periodic, random, spike (optionally with parameters, e.g. spike:peak=60,spike=2m) or a trace CSV path"
 
 var scalerHelp = "autoscaler: " + autoscale.Known
+
+// makeOutDir creates an --out directory before the runs that fill it, so
+// that an --out naming a file fails at once, not after them.
+func makeOutDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	return nil
+}

@@ -201,6 +201,22 @@ func TestEvalTable(t *testing.T) {
 	}
 }
 
+// A run's series that cannot be written cost the table nothing: it is
+// printed first, as run prints its row first.
+func TestEvalPrintsTheTableBeforeTheSeries(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "spike_duration-1m__fixed_2"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := execute(t, "eval", "--scenarios", "spike:duration=1m", "--scalers", "fixed:2", "--out", dir)
+	if err == nil || !strings.Contains(err.Error(), "spike_duration-1m__fixed_2: not a directory") {
+		t.Errorf("error = %v, want the run's directory named", err)
+	}
+	if !strings.Contains(out, "spike:duration=1m") || !strings.Contains(out, "fixed:2") {
+		t.Errorf("output lacks the run's row:\n%s", out)
+	}
+}
+
 // In a mix of patterns and traces the trace-replay flags apply to the
 // traces alone.
 func TestRateScaleAppliesToTheTracesOfAMix(t *testing.T) {
@@ -476,6 +492,9 @@ func TestBadInput(t *testing.T) {
 		{[]string{"compare", "--out", filepath.Join(t.TempDir(), "missing", "t.md")}, "--out: stat "},
 		{[]string{"compare", "--out", t.TempDir()}, "is a directory; want the table's file name"},
 		{[]string{"compare", "--out", filepath.Join(badTrace, "t.md")}, "t.csv is not a directory"},
+		{[]string{"run", "--out", badTrace}, "--out: mkdir " + badTrace + ": not a directory"},
+		{[]string{"eval", "--out", badTrace}, "--out: mkdir " + badTrace + ": not a directory"},
+		{[]string{"train", "--out", badTrace}, "--out: mkdir " + badTrace + ": not a directory"},
 		{[]string{"train", "--trace-share", "0.5"}, "trace share 0.5 without traces"},
 		{[]string{"train", "--uncosted-share", "2"}, "uncosted share 2"},
 		{[]string{"train", "--bursty-share", "-1"}, "bursty share -1"},

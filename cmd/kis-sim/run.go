@@ -31,6 +31,9 @@ func newRunCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := makeOutDir(out); err != nil {
+				return err
+			}
 			cfg.RecordSeries = out != ""
 			row, err := eval.Run(cmd.Context(), cfg, scenario, scaler)
 			if err != nil {

@@ -84,7 +84,7 @@ afresh).`,
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
-			if err := os.MkdirAll(out, 0o755); err != nil {
+			if err := makeOutDir(out); err != nil {
 				return err
 			}
 			modelPath := filepath.Join(out, "model.json")
