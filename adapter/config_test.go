@@ -149,3 +149,29 @@ func TestTritonQueriesConvertMilliseconds(t *testing.T) {
 		}
 	}
 }
+
+// A configuration the adapter accepts must start: every target's queries
+// render and every scaler but a model file (read at start) builds.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(validConfig))
+	f.Add([]byte(validConfig + "  scaler: queue:4\n  queries:\n    overrides:\n      waiting: sum(vllm:num_requests_waiting{<<.Selector>>})\n"))
+	f.Add([]byte(validConfig + "- namespace: serving\n  id: b\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: b}\n  minReplicas: 1\n  maxReplicas: 1\n  sloSeconds: 0.5\n  scaler: fixed:1\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseConfig(data)
+		if err != nil {
+			return
+		}
+		for i := range cfg.Targets {
+			tg := &cfg.Targets[i]
+			if _, err := NewQueries(tg); err != nil {
+				t.Errorf("targets[%d] accepted, but its queries fail: %v", i, err)
+			}
+			if file, ok := strings.CutPrefix(tg.Scaler, "kis:"); ok && file != "" {
+				continue
+			}
+			if _, err := NewDecider(tg.Scaler); err != nil {
+				t.Errorf("targets[%d] accepted, but its scaler fails: %v", i, err)
+			}
+		}
+	})
+}
