@@ -31,12 +31,12 @@ func NewDecider(spec string) (Decider, error) {
 		return policy.NewPolicy(m), nil
 	case "queue":
 		f, err := strconv.ParseFloat(arg, 64)
-		if err != nil || !(f > 0) {
-			return nil, fmt.Errorf("scaler %q: want queue:<outstanding requests per replica > 0>", spec)
+		if err != nil || !(f > 0) || math.IsInf(f, 1) {
+			return nil, fmt.Errorf("scaler %q: want queue:<outstanding requests per replica, finite and > 0>", spec)
 		}
 		return queueRule{perReplica: f}, nil
 	case "fixed":
-		n, err := strconv.Atoi(arg)
+		n, err := strconv.ParseInt(arg, 10, 32)
 		if err != nil || n < 1 {
 			return nil, fmt.Errorf("scaler %q: want fixed:<replicas >= 1>", spec)
 		}
