@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -194,6 +195,10 @@ func (c *Config) Validate() field.ErrorList {
 	}
 	if c.Prometheus.URL == "" {
 		errs = append(errs, field.Required(field.NewPath("prometheus", "url"), "the Prometheus HTTP API the signals are queried from"))
+	} else if u, err := url.Parse(c.Prometheus.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// "prometheus:9090" parses as scheme "prometheus": the adapter would
+		// start and then fail every query.
+		errs = append(errs, field.Invalid(field.NewPath("prometheus", "url"), c.Prometheus.URL, "must be an http or https URL with a host, e.g. http://prometheus.monitoring:9090"))
 	}
 	for _, d := range []struct {
 		name string

@@ -69,6 +69,8 @@ func TestParseConfigErrors(t *testing.T) {
 		want []string
 	}{
 		{"unknown field", target("  maxReplica: 3\n"), []string{`unknown field "targets[0].maxReplica"`}},
+		{"a Prometheus address without a scheme", strings.Replace(target(""), "http://p:9090", "prometheus:9090", 1), []string{`prometheus.url: Invalid value: "prometheus:9090": must be an http or https URL with a host`}},
+		{"a Prometheus URL without a host", strings.Replace(target(""), "http://p:9090", "http:///api", 1), []string{`prometheus.url: Invalid value: "http:///api"`}},
 		{"no prometheus, no targets", "interval: 10s\n", []string{"prometheus.url: Required value", "targets: Required value"}},
 		{"bounds", strings.Replace(target(""), "minReplicas: 1", "minReplicas: 0", 1), []string{"targets[0].minReplicas: Invalid value: 0: must be at least 1"}},
 		{"max below min", strings.Replace(target(""), "maxReplicas: 10", "maxReplicas: 0", 1), []string{"targets[0].maxReplicas: Invalid value: 0: must be at least minReplicas"}},
