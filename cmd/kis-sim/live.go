@@ -49,6 +49,9 @@ kis_model_cache_present, for Prometheus to scrape with honor_labels.`,
 			if !ok || ns == "" || name == "" {
 				return fmt.Errorf("--deployment: want NAMESPACE/NAME, got %q", deployment)
 			}
+			if interval <= 0 {
+				return fmt.Errorf("--sync-interval %v: want > 0", interval)
+			}
 			cfg, err := f.config(scenario)
 			if err != nil {
 				return err

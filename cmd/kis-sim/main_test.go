@@ -517,6 +517,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--entropy-coef", "-0.1"}, "entropy coef -0.1 must be >= 0"},
 		{[]string{"train", "--decision", "sampled"}, `decision "sampled": want greedy or expected`},
 		{[]string{"live", "--deployment", "llm"}, `--deployment: want NAMESPACE/NAME, got "llm"`},
+		{[]string{"live", "--deployment", "default/llm", "--kubeconfig", kubeconfig, "--sync-interval", "0s"}, "--sync-interval 0s: want > 0"},
 		{[]string{"live", "--deployment", "default/llm", "--scheduler", "default-scheduler"}, "unknown flag: --scheduler"},
 		{[]string{"live", "--deployment", "default/llm", "--kubeconfig", filepath.Join(t.TempDir(), "missing")}, "--kubeconfig: stat "},
 		{[]string{"live", "--deployment", "default/llm", "--kubeconfig", kubeconfig, "--listen-address", "nowhere"}, "--listen-address: listen tcp: address nowhere: missing port"},
