@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	neturl "net/url"
 	"sync"
 	"time"
 
@@ -45,6 +46,11 @@ var _ gpuaware.Telemetry = (*Prometheus)(nil)
 // NewPrometheus returns a source querying the Prometheus at url. timeout
 // bounds each refresh.
 func NewPrometheus(url string, timeout time.Duration) (*Prometheus, error) {
+	// "prometheus:9090" parses as scheme "prometheus": the scheduler would
+	// start and fail every refresh.
+	if u, err := neturl.Parse(url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("prometheus URL %q: want an http or https URL with a host, e.g. http://prometheus.monitoring:9090", url)
+	}
 	c, err := promapi.NewClient(promapi.Config{Address: url})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client for %q: %w", url, err)
