@@ -21,7 +21,8 @@ RACE_PKGS := ./cmd/kis-sim ./sim ./sim/eval/... ./sim/rl/... ./plugins/gpuaware/
 # A count, not a duration: Go 1.26's fuzz coordinator can fail a run bounded
 # by time at its deadline with a bare "context deadline exceeded" and no
 # crasher (go.dev/issue/75804, fixed in Go 1.27); a count sets no deadline.
-# 300,000 inputs took 6-55 s per target on 2 cores (`make fuzz`).
+# 300,000 inputs took 6-90 s per target on 2 cores (`make fuzz`; the
+# adapter's config, through YAML, the slowest).
 FUZZTIME ?= 300000x
 # Run at a pinned version without joining go.mod: its golang.org/x/tools
 # need not agree with the one Kubernetes pins.
@@ -87,6 +88,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 300000 inputs)
 	$(GO) test ./sim/autoscale -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzReadModel$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzModelFields$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./adapter -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME)
 
 .PHONY: bench
 bench: ## run the benchmarks (simulated requests/s, wall time of a simulated hour, event loop, policy decisions and PPO updates)
