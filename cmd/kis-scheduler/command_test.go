@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -111,5 +112,24 @@ func TestBadPluginArgsStopTheScheduler(t *testing.T) {
 	_, err := setup(t, []byte(bad))
 	if err == nil || !strings.Contains(err.Error(), `pluginConfig[GPUAware].args.scoringStrategy: Unsupported value: "Densest"`) {
 		t.Fatalf("Setup error = %v", err)
+	}
+}
+
+// Bad telemetry flags stop the command before kube-scheduler starts.
+func TestBadTelemetryFlagsStopTheCommand(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--gpu-telemetry-prometheus-url", "prometheus:9090"}, `prometheus URL "prometheus:9090": want an http or https URL with a host`},
+		{[]string{"--gpu-telemetry-prometheus-url", "http://p:9090", "--gpu-telemetry-interval", "0s"}, "--gpu-telemetry-interval and --gpu-telemetry-timeout must be > 0"},
+	} {
+		cmd := newCommand()
+		cmd.SetArgs(tc.args)
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		if err := cmd.ExecuteContext(t.Context()); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error = %v, want one containing %q", tc.args, err, tc.want)
+		}
 	}
 }
