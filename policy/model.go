@@ -247,12 +247,16 @@ func (p *Policy) expectedCount(logits []float64, best int, current, lo, hi int32
 // replica when scale is not 1 (so 1.1 at 3 replicas still scales up), and
 // clamps to [lo, hi].
 func ApplyScale(current int32, scale float64, lo, hi int32) int32 {
-	next := current
+	// In float64, clamped before the conversion: a product past the int32
+	// range has no defined conversion (on amd64 it gives math.MinInt32, so
+	// a scale of 1e10 moved one replica, not to hi).
+	c := float64(current)
+	next := c
 	switch {
 	case scale > 1:
-		next = max(current+1, int32(math.Ceil(float64(current)*scale)))
+		next = math.Max(c+1, math.Ceil(c*scale))
 	case scale < 1:
-		next = min(current-1, int32(math.Floor(float64(current)*scale)))
+		next = math.Min(c-1, math.Floor(c*scale))
 	}
-	return min(max(next, lo), hi)
+	return int32(math.Min(math.Max(next, float64(lo)), float64(hi)))
 }

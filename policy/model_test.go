@@ -367,3 +367,28 @@ func FuzzModelFields(f *testing.F) {
 		decideWithinBounds(t, loaded)
 	})
 }
+
+func TestApplyScale(t *testing.T) {
+	for _, tc := range []struct {
+		current int32
+		scale   float64
+		want    int32
+	}{
+		{10, 1, 10},
+		{10, 1.25, 13},  // ceil(12.5)
+		{10, 0.75, 7},   // floor(7.5)
+		{3, 1.1, 4},     // ceil(3.3) = 4
+		{3, 1.01, 4},    // ceil(3.03) = 4: at least one replica up
+		{3, 0.99, 2},    // floor(2.97) = 2: at least one down
+		{19, 1.5, 20},   // clamped to hi
+		{2, 0.5, 1},     // clamped to lo
+		{10, 1e10, 20},  // past the int32 range: still hi
+		{10, 1e-300, 1}, // to lo
+		{0, 1.5, 1},     // from nothing, at least one
+		{25, 1, 20},     // a count above hi is clamped even unscaled
+	} {
+		if got := ApplyScale(tc.current, tc.scale, 1, 20); got != tc.want {
+			t.Errorf("ApplyScale(%d, %v, 1, 20) = %d, want %d", tc.current, tc.scale, got, tc.want)
+		}
+	}
+}
