@@ -476,7 +476,8 @@ func TestBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"run", "--scaler", "hpa:gpu=-5"}, "target averageValue must be > 0"},
+		{[]string{"run", "--scaler", "hpa:gpu=-5"}, "target averageValue must be in [0.001, 9.2e+15], got -5"},
+		{[]string{"run", "--scaler", "hpa:queue=0.0001"}, "target averageValue must be in [0.001, 9.2e+15], got 0.0001"},
 		{[]string{"run", "--scenario", "spike:peak=oops"}, `pattern "spike:peak=oops": parameter peak`},
 		{[]string{"run", "--cluster", badCluster}, "c.yaml:3: nodePools[0].count: must be > 0, got -1"},
 		{[]string{"run", "--scenario", badTrace}, `t.csv:3: t_seconds "x"`},

@@ -163,6 +163,9 @@ type HPA struct {
 	scaleDownEvents []timestamped
 }
 
+// maxTarget is the largest target whose milli-value an int64 holds.
+const maxTarget float64 = math.MaxInt64 / 1000
+
 // NewHPA validates cfg and applies the API server's defaulting.
 func NewHPA(name string, cfg HPAConfig) (*HPA, error) {
 	if cfg.MinReplicas < 1 || cfg.MaxReplicas < cfg.MinReplicas {
@@ -172,8 +175,10 @@ func NewHPA(name string, cfg HPAConfig) (*HPA, error) {
 		return nil, fmt.Errorf("hpa %s: at least one metric is required", name)
 	}
 	for _, m := range cfg.Metrics {
-		if !(m.AverageValue > 0) || math.IsInf(m.AverageValue, 0) {
-			return nil, fmt.Errorf("hpa %s: metric %s: target averageValue must be > 0, got %v", name, m.Name, m.AverageValue)
+		// The controller compares milli-values in an int64: a smaller
+		// target is 0m, and a larger one overflows.
+		if !(m.AverageValue >= 0.001 && m.AverageValue < maxTarget) {
+			return nil, fmt.Errorf("hpa %s: metric %s: target averageValue must be in [0.001, %.1e], got %v", name, m.Name, maxTarget, m.AverageValue)
 		}
 	}
 	if b := cfg.Behavior; b != nil {
@@ -375,7 +380,7 @@ func (h *HPA) plainMetricReplicas(in *Input, m Metric) (int32, bool) {
 		if h.within(ratio) {
 			return current, true
 		}
-		return int32(math.Ceil(ratio * float64(ready))), true
+		return ceilToInt32(ratio * float64(ready)), true
 	}
 
 	// Fill in missing pods as at target on a scale-down and as zero on a
@@ -397,12 +402,16 @@ func (h *HPA) plainMetricReplicas(in *Input, m Metric) (int32, bool) {
 	if h.within(newRatio) || (ratio < 1.0 && newRatio > 1.0) || (ratio > 1.0 && newRatio < 1.0) {
 		return current, true
 	}
-	newReplicas := int32(math.Ceil(newRatio * float64(n)))
+	newReplicas := ceilToInt32(newRatio * float64(n))
 	if (newRatio < 1.0 && newReplicas > current) || (newRatio > 1.0 && newReplicas < current) {
 		return current, true
 	}
 	return newReplicas, true
 }
+
+// ceilToInt32 is the controller's int32(math.Ceil(v)), saturating where
+// v is past the int32 range and the conversion has no defined result.
+func ceilToInt32(v float64) int32 { return int32(math.Min(math.Ceil(v), math.MaxInt32)) }
 
 func externalMetric(in *Input, name string) (float64, bool) {
 	if name == MetricOutstanding {
@@ -430,7 +439,7 @@ func (h *HPA) externalPerPodReplicas(in *Input, m Metric) (int32, bool) {
 	replicas := statusReplicas
 	ratio := float64(usage) / (float64(target) * float64(statusReplicas))
 	if !h.within(ratio) {
-		replicas = int32(math.Min(math.Ceil(float64(usage)/float64(target)), math.MaxInt32))
+		replicas = ceilToInt32(float64(usage) / float64(target))
 	}
 	return replicas, true
 }

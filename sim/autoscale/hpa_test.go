@@ -134,6 +134,19 @@ func TestHPASingleSync(t *testing.T) {
 			want: 2,
 		},
 		{
+			name: "a ratio past the int32 range scales up as far as allowed",
+			cfg:  DefaultHPAConfig(1, 10, Metric{Kind: PodsMetric, Name: MetricQueue, AverageValue: 0.001}), spec: 3, pods: ready(1e7, 1e7, 1e7),
+			// 1e10m / 1m * 3 is past int32: saturated, not converted to a
+			// negative count (which kept 3); then the limit max(2*3, 4) = 6.
+			want: 6,
+		},
+		{
+			name: "an external ratio past the int32 range too",
+			cfg:  DefaultHPAConfig(1, 10, Metric{Kind: ExternalMetric, Name: MetricOutstanding, AverageValue: 0.001}),
+			spec: 3, pods: ready(0, 0, 0), obs: policy.Observation{Waiting: 1e8},
+			want: 6,
+		},
+		{
 			name: "external AverageValue (KEDA) uses the total over status replicas",
 			cfg:  DefaultHPAConfig(1, 10, Metric{Kind: ExternalMetric, Name: MetricOutstanding, AverageValue: 24}),
 			spec: 3, pods: ready(0, 0, 0), obs: policy.Observation{Waiting: 40, Running: 60},
