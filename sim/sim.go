@@ -231,8 +231,8 @@ func initialReplicas(cfg Config, scaler autoscale.Autoscaler, env autoscale.Env,
 	if static, ok := scaler.(autoscale.Static); ok {
 		return static.Replicas()
 	}
-	want := int32(math.Ceil(src.Rate(0) / env.Capacity))
-	return min(max(want, cfg.MinReplicas), cfg.MaxReplicas)
+	want := math.Ceil(src.Rate(0) / env.Capacity)
+	return int32(math.Min(math.Max(want, float64(cfg.MinReplicas)), float64(cfg.MaxReplicas)))
 }
 
 // typicalColdStart is the start-up time of a replica on the first pool a
