@@ -297,9 +297,11 @@ func (t *Target) Guard() policy.SLOGuard {
 func isKIS(spec string) bool { return spec == "kis" || strings.HasPrefix(spec, "kis:") }
 
 // checkScalerSpec checks a scaler spec by building its decider, except
-// for a model file, which is read (and checked) when the adapter starts.
+// for a model: a file is read (and checked) when the adapter starts, and
+// the embedded model by its own tests, so decoding it here for every
+// target would only cost.
 func checkScalerSpec(spec string) error {
-	if file, ok := strings.CutPrefix(spec, "kis:"); ok && file != "" {
+	if file, ok := strings.CutPrefix(spec, "kis:"); spec == "kis" || ok && file != "" {
 		return nil
 	}
 	_, err := NewDecider(spec)

@@ -155,7 +155,7 @@ func TestTritonQueriesConvertMilliseconds(t *testing.T) {
 }
 
 // A configuration the adapter accepts must start: every target's queries
-// render and every scaler but a model file (read at start) builds.
+// render and every scaler but a model (read at start) builds.
 func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(validConfig))
 	f.Add([]byte(validConfig + "  scaler: queue:4\n  queries:\n    overrides:\n      waiting: sum(vllm:num_requests_waiting{<<.Selector>>})\n"))
@@ -170,7 +170,10 @@ func FuzzParseConfig(f *testing.F) {
 			if _, err := NewQueries(tg); err != nil {
 				t.Errorf("targets[%d] accepted, but its queries fail: %v", i, err)
 			}
-			if file, ok := strings.CutPrefix(tg.Scaler, "kis:"); ok && file != "" {
+			if isKIS(tg.Scaler) {
+				if tg.Scaler == "kis:" {
+					t.Errorf("targets[%d] accepted kis: with no model file", i)
+				}
 				continue
 			}
 			if _, err := NewDecider(tg.Scaler); err != nil {
