@@ -144,7 +144,11 @@ func clamp(v, lo, hi int32) int32    { return min(max(v, lo), hi) }
 
 // ceilReplicas rounds a replica demand up, ignoring float noise a hair
 // above an integer (a decayed trend of 1e-9 must not cost a replica).
-func ceilReplicas(v float64) int32 { return int32(math.Min(math.Ceil(v-1e-6), math.MaxInt32)) }
+func ceilReplicas(v float64) int32 { return ceilToInt32(v - 1e-6) }
+
+// ceilToInt32 is the controller's int32(math.Ceil(v)), saturating where
+// v is past the int32 range and the conversion has no defined result.
+func ceilToInt32(v float64) int32 { return int32(math.Min(math.Ceil(v), math.MaxInt32)) }
 
 // scalerParams splits a scaler's key=value parameters by key, refusing an
 // unknown key and a key given twice. A pair that is not key=value is

@@ -409,10 +409,6 @@ func (h *HPA) plainMetricReplicas(in *Input, m Metric) (int32, bool) {
 	return newReplicas, true
 }
 
-// ceilToInt32 is the controller's int32(math.Ceil(v)), saturating where
-// v is past the int32 range and the conversion has no defined result.
-func ceilToInt32(v float64) int32 { return int32(math.Min(math.Ceil(v), math.MaxInt32)) }
-
 func externalMetric(in *Input, name string) (float64, bool) {
 	if name == MetricOutstanding {
 		return in.Obs.Waiting + in.Obs.Running, true
