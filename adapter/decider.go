@@ -52,8 +52,7 @@ func NewDecider(spec string) (Decider, error) {
 type queueRule struct{ perReplica float64 }
 
 func (q queueRule) Desired(obs policy.Observation, _, lo, hi int32) int32 {
-	n := math.Ceil((obs.Waiting + obs.Running) / q.perReplica)
-	return int32(min(max(n, float64(lo)), float64(hi)))
+	return policy.ClampReplicas(math.Ceil((obs.Waiting+obs.Running)/q.perReplica), lo, hi)
 }
 
 type fixedRule int32

@@ -243,13 +243,18 @@ func (p *Policy) expectedCount(logits []float64, best int, current, lo, hi int32
 	return weighted / sum
 }
 
+// ClampReplicas converts a replica count computed in float64, clamped to
+// [lo, hi] first: a value past the int32 range has no defined conversion
+// (on amd64 it gives math.MinInt32).
+func ClampReplicas(v float64, lo, hi int32) int32 {
+	return int32(math.Min(math.Max(v, float64(lo)), float64(hi)))
+}
+
 // ApplyScale multiplies a replica count by scale, moving at least one
 // replica when scale is not 1 (so 1.1 at 3 replicas still scales up), and
 // clamps to [lo, hi].
 func ApplyScale(current int32, scale float64, lo, hi int32) int32 {
-	// In float64, clamped before the conversion: a product past the int32
-	// range has no defined conversion (on amd64 it gives math.MinInt32, so
-	// a scale of 1e10 moved one replica, not to hi).
+	// In float64 until ClampReplicas: a scale of 1e10 must reach hi.
 	c := float64(current)
 	next := c
 	switch {
@@ -258,5 +263,5 @@ func ApplyScale(current int32, scale float64, lo, hi int32) int32 {
 	case scale < 1:
 		next = math.Min(c-1, math.Floor(c*scale))
 	}
-	return int32(math.Min(math.Max(next, float64(lo)), float64(hi)))
+	return ClampReplicas(next, lo, hi)
 }

@@ -231,8 +231,7 @@ func initialReplicas(cfg Config, scaler autoscale.Autoscaler, env autoscale.Env,
 	if static, ok := scaler.(autoscale.Static); ok {
 		return static.Replicas()
 	}
-	want := math.Ceil(src.Rate(0) / env.Capacity)
-	return int32(math.Min(math.Max(want, float64(cfg.MinReplicas)), float64(cfg.MaxReplicas)))
+	return policy.ClampReplicas(math.Ceil(src.Rate(0)/env.Capacity), cfg.MinReplicas, cfg.MaxReplicas)
 }
 
 // typicalColdStart is the start-up time of a replica on the first pool a
