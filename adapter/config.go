@@ -10,12 +10,10 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	sigsjson "sigs.k8s.io/json"
-	"sigs.k8s.io/yaml"
 
+	"github.com/kisproject/kis/internal/strictyaml"
 	"github.com/kisproject/kis/policy"
 )
 
@@ -127,22 +125,12 @@ func LoadConfig(path string) (*Config, error) {
 	return cfg, nil
 }
 
-// ParseConfig decodes strictly (unknown fields are errors), fills in the
-// defaults and validates.
+// ParseConfig decodes strictly (unknown and duplicated fields are errors),
+// fills in the defaults and validates.
 func ParseConfig(data []byte) (*Config, error) {
-	js, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		return nil, err
-	}
 	var cfg Config
-	// sigs.k8s.io/json names the path of an unknown or duplicate field, as
-	// the apiserver's strict field validation does.
-	strictErrs, err := sigsjson.UnmarshalStrict(js, &cfg, sigsjson.DisallowUnknownFields)
-	if err != nil {
+	if err := strictyaml.Unmarshal(data, &cfg); err != nil {
 		return nil, err
-	}
-	if len(strictErrs) > 0 {
-		return nil, utilerrors.NewAggregate(strictErrs)
 	}
 	cfg.SetDefaults()
 	if errs := cfg.Validate(); len(errs) > 0 {

@@ -75,6 +75,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bounds", strings.Replace(target(""), "minReplicas: 1", "minReplicas: 0", 1), []string{"targets[0].minReplicas: Invalid value: 0: must be at least 1"}},
 		{"max below min", strings.Replace(target(""), "maxReplicas: 10", "maxReplicas: 0", 1), []string{"targets[0].maxReplicas: Invalid value: 0: must be at least minReplicas"}},
 		{"slo", strings.Replace(target(""), "sloSeconds: 2", "sloSeconds: -1", 1), []string{"targets[0].sloSeconds: Invalid value: -1"}},
+		{"an infinite slo", strings.Replace(target(""), "sloSeconds: 2", "sloSeconds: .inf", 1), []string{`line 7: targets[0].sloSeconds: Invalid value: ".inf": must be a finite number`}},
+		{"a field set twice", target("  maxReplicas: 3\n"), []string{`line 8: duplicate field "targets[0].maxReplicas" (first set on line 6)`}},
 		{"scaler", target("  scaler: queue:0\n"), []string{`targets[0].scaler: Invalid value: "queue:0"`, `want queue:<outstanding requests per replica, finite and > 0>`}},
 		{"more replicas than an int32 holds", target("  scaler: fixed:3000000000\n"), []string{`targets[0].scaler: Invalid value: "fixed:3000000000"`, `want fixed:<replicas >= 1>`}},
 		{"an infinite queue target", target("  scaler: queue:Inf\n"), []string{`targets[0].scaler: Invalid value: "queue:Inf"`, `finite and > 0`}},

@@ -5,25 +5,18 @@ import (
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	sigsjson "sigs.k8s.io/json"
-	"sigs.k8s.io/yaml"
+
+	"github.com/kisproject/kis/internal/strictyaml"
 )
 
 // ParseHPAObject reads one autoscaling/v2 HorizontalPodAutoscaler manifest,
-// rejecting unknown fields: a misspelt field would otherwise silently take
-// its default in the model while the API server rejects it.
+// rejecting unknown and duplicated fields, as the API server does: the
+// model would otherwise silently give a misspelt field its default and a
+// repeated one its last value.
 func ParseHPAObject(data []byte) (*autoscalingv2.HorizontalPodAutoscaler, error) {
-	js, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		return nil, fmt.Errorf("hpa manifest: %w", err)
-	}
 	var hpa autoscalingv2.HorizontalPodAutoscaler
-	strict, err := sigsjson.UnmarshalStrict(js, &hpa)
-	if err != nil {
+	if err := strictyaml.Unmarshal(data, &hpa); err != nil {
 		return nil, fmt.Errorf("hpa manifest: %w", err)
-	}
-	if len(strict) > 0 {
-		return nil, fmt.Errorf("hpa manifest: %v", strict[0])
 	}
 	if hpa.Kind != "HorizontalPodAutoscaler" || hpa.APIVersion != autoscalingv2.SchemeGroupVersion.String() {
 		return nil, fmt.Errorf("hpa manifest: got %s %s, want %s HorizontalPodAutoscaler", hpa.APIVersion, hpa.Kind, autoscalingv2.SchemeGroupVersion)

@@ -52,6 +52,7 @@ spec:
 	for _, tc := range []struct{ name, manifest, want string }{
 		{"not YAML", "{", "hpa manifest"},
 		{"unknown field", base + "  maxReplica: 3\n" + ext, `unknown field "spec.maxReplica"`},
+		{"field set twice", base + "  maxReplicas: 8\n" + ext, `line 7: duplicate field "spec.maxReplicas" (first set on line 6)`},
 		{"wrong kind", strings.Replace(base, "HorizontalPodAutoscaler", "Deployment", 1) + ext, "want autoscaling/v2 HorizontalPodAutoscaler"},
 		{"resource metric", base + "  metrics:\n  - type: Resource\n    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}\n", `type "Resource" is not modelled`},
 		{"value target", base + "  metrics:\n  - type: External\n    external:\n      metric: {name: m}\n      target: {type: Value, value: \"1\"}\n", `m: target type "Value" is not modelled`},
