@@ -124,8 +124,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("train: %s %d: want >= 1", v.name, v.n)
 		}
 	}
-	if c.EpisodeLength < 5*time.Minute {
-		return fmt.Errorf("train: episode length %v: want >= 5m", c.EpisodeLength)
+	if c.EpisodeLength < 5*time.Minute || c.EpisodeLength > traffic.MaxDuration {
+		return fmt.Errorf("train: episode length %v: want in [5m, %v]", c.EpisodeLength, traffic.MaxDuration)
 	}
 	if lo, hi := c.ClusterScale[0], c.ClusterScale[1]; !(lo > 0 && lo <= hi && hi <= 10) {
 		return fmt.Errorf("train: cluster scale [%v, %v]: want 0 < low <= high <= 10", lo, hi)
@@ -175,6 +175,15 @@ func (c *Config) Validate() error {
 		// rather than an episode minutes in.
 		if _, err := traffic.LoadTrace(path); err != nil {
 			return fmt.Errorf("train: %w", err)
+		}
+	}
+	// Built as the held-out episodes build them, so that a misspelt
+	// scenario fails now rather than at the first validation.
+	for _, scenario := range c.ValidationScenarios {
+		sc := c.Base
+		sc.Scenario = scenario
+		if _, err := sim.NewSource(sc, rand.New(rand.NewPCG(0, 0))); err != nil {
+			return fmt.Errorf("train: validation scenario %q: %w", scenario, err)
 		}
 	}
 	return c.Base.Validate()
@@ -569,6 +578,9 @@ func runEpisode(ctx context.Context, cfg Config, actor *ppo.Actor, served *polic
 	}
 	s, err := sim.NewWithAutoscaler(sc, scaler)
 	if err != nil {
+		if heldOut {
+			return episode{}, fmt.Errorf("validation episode %d (%s): %w", index, sc.Scenario, err)
+		}
 		return episode{}, fmt.Errorf("episode %d.%d (%s): %w", iteration, index, sc.Scenario, err)
 	}
 	res, err := s.Run(ctx)

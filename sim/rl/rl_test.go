@@ -430,6 +430,11 @@ func TestBadEpisodeSettingsRejected(t *testing.T) {
 		{func(c *Config) { c.Patterns = []traffic.Kind{traffic.Ramp, "square"} }, `unknown pattern "square"`},
 		{func(c *Config) { c.Patterns = []traffic.Kind{traffic.Ramp, traffic.Spike, traffic.Ramp} }, `pattern "ramp" is listed twice`},
 		{func(c *Config) { c.ValidationScenarios = []string{"spike", "spike"} }, `validation scenario "spike" is listed twice`},
+		{func(c *Config) { c.ValidationScenarios = []string{"spike", "spkie"} }, `validation scenario "spkie": unknown pattern "spkie"`},
+		{func(c *Config) { c.ValidationScenarios = []string{"ramp:peak=-1"} }, `validation scenario "ramp:peak=-1": pattern ramp: peak must be`},
+		{func(c *Config) { c.ValidationScenarios = []string{garbage} }, "garbage.csv:1: header"},
+		{func(c *Config) { c.EpisodeLength = 4 * time.Minute }, "episode length 4m0s: want in [5m, 720h0m0s]"},
+		{func(c *Config) { c.EpisodeLength = 721 * time.Hour }, "episode length 721h0m0s: want in [5m, 720h0m0s]"},
 		{func(c *Config) {
 			trace := writeTrace(t)
 			c.Traces, c.TraceShare = []string{trace, trace}, 0.5
