@@ -478,6 +478,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{[]string{"run", "--scaler", "hpa:gpu=-5"}, "target averageValue must be in [0.001, 9.2e+15], got -5"},
 		{[]string{"run", "--scaler", "hpa:queue=0.0001"}, "target averageValue must be in [0.001, 9.2e+15], got 0.0001"},
+		{[]string{"run", "--scaler", "hpa:gpu=101,queue=3"}, `scaler "hpa:gpu=101,queue=3": gpu 101: a utilisation target is a percent, at most 100`},
 		{[]string{"run", "--scenario", "spike:peak=oops"}, `pattern "spike:peak=oops": parameter peak`},
 		{[]string{"run", "--cluster", badCluster}, "c.yaml:3: nodePools[0].count: must be > 0, got -1"},
 		{[]string{"run", "--scenario", badTrace}, `t.csv:3: t_seconds "x"`},

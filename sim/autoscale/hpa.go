@@ -635,6 +635,11 @@ func parseHPA(spec, args string, env Env) (Autoscaler, error) {
 			if err != nil {
 				return nil, fmt.Errorf("scaler %q: %s: %w", spec, name, err)
 			}
+			// DCGM reports utilisation in [0, 100]: a target above it is
+			// never exceeded, and the HPA would only ever scale down.
+			if name == MetricGPU && f > 100 {
+				return nil, fmt.Errorf("scaler %q: gpu %v: a utilisation target is a percent, at most 100 (a higher one is never reached, so the HPA never scales up)", spec, f)
+			}
 			metrics = append(metrics, Metric{Kind: PodsMetric, Name: name, AverageValue: f})
 		}
 	}
