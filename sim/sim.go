@@ -152,6 +152,12 @@ func newSimulation(cfg Config, scaler autoscale.Autoscaler, live bool) (*Simulat
 	if cfg.Duration > 0 {
 		s.end = min(s.end, cfg.Duration)
 	}
+	// Read here rather than when the run starts, so that a run nothing
+	// arrives in is refused before it is simulated: it has no attainment
+	// to report, and a table would show one of 0%.
+	if s.next, s.more = src.Next(); !s.more || s.next.At >= s.end {
+		return nil, fmt.Errorf("no request arrives in the run's %v: nothing to judge", s.end)
+	}
 
 	s.nodes = NodesOf(cfg.Cluster)
 
@@ -315,10 +321,9 @@ func (s *Simulation) drain() {
 	}
 }
 
-// start schedules the first scrape and reads the first arrival.
+// start schedules the first scrape.
 func (s *Simulation) start() {
 	s.loop.Schedule(0, evScrape, 0, 0)
-	s.next, s.more = s.source.Next()
 }
 
 // stepsPerCancelCheck is how many arrivals and events advance handles

@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +127,34 @@ func TestRunStopsWhenItsContextEnds(t *testing.T) {
 	cancel()
 	if r, err := s.Run(ctx); !errors.Is(err, context.Canceled) || r.Requests != 0 {
 		t.Errorf("Run after its context ended = %d requests, %v; want none and context.Canceled", r.Requests, err)
+	}
+}
+
+// A run nothing arrives in is refused before it runs: a table would
+// report its attainment as 0%.
+func TestRunWithoutRequestsRefused(t *testing.T) {
+	trace := filepath.Join(t.TempDir(), "late.csv")
+	if err := os.WriteFile(trace, []byte("t_seconds\n100\n101\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		scenario string
+		duration time.Duration
+		want     string
+	}{
+		{"spike", time.Nanosecond, "no request arrives in the run's 1ns: nothing to judge"},
+		{trace, 100 * time.Second, "no request arrives in the run's 1m40s: nothing to judge"},
+	} {
+		cfg := sim.DefaultConfig()
+		cfg.Scenario, cfg.Duration = tc.scenario, tc.duration
+		if _, err := sim.New(cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s for %v: error %v, want one containing %q", tc.scenario, tc.duration, err, tc.want)
+		}
+	}
+	cfg := sim.DefaultConfig()
+	cfg.Scenario, cfg.Duration = trace, 100*time.Second+time.Nanosecond
+	if _, err := sim.New(cfg); err != nil {
+		t.Errorf("a run its first request arrives in: %v", err)
 	}
 }
 
