@@ -41,6 +41,11 @@ func main() {
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
 	}
+	// A flag written without its dashes would otherwise be dropped.
+	if fs.NArg() > 0 {
+		klog.ErrorS(nil, "Unexpected arguments: every setting is a --flag", "args", fs.Args())
+		os.Exit(2)
+	}
 	if *hostname == "" {
 		h, err := os.Hostname()
 		if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -22,10 +23,7 @@ func TestBinaryWithoutGPU(t *testing.T) {
 		t.Skip("an NVIDIA driver is installed: make gpu-check tests this machine")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "kis-gpu-exporter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := build(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -78,5 +76,37 @@ func TestBinaryWithoutGPU(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("did not stop on SIGTERM")
+	}
+}
+
+func build(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "kis-gpu-exporter")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// Bad settings stop the binary at once with status 2 and say what is wrong.
+func TestBinaryRefusesBadSettings(t *testing.T) {
+	bin := build(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--nvml-retry-min=0"}, "Want 0 < --nvml-retry-min <= --nvml-retry-max"},
+		{[]string{"--nvml-retry-min=10s", "--nvml-retry-max=1s"}, "Want 0 < --nvml-retry-min <= --nvml-retry-max"},
+		{[]string{"listen-address=:9500"}, `Unexpected arguments: every setting is a --flag" args=["listen-address=:9500"]`},
+		{[]string{"--listen-adress=:9500"}, "unknown flag: --listen-adress"},
+	} {
+		// Bounded: a binary that took the settings would serve until killed.
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		out, err := exec.CommandContext(ctx, bin, append(tc.args, "--listen-address=127.0.0.1:0")...).CombinedOutput()
+		cancel()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%v: %v, output:\n%s\nwant exit status 2 and %q", tc.args, err, out, tc.want)
+		}
 	}
 }
