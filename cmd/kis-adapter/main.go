@@ -42,8 +42,13 @@ func main() {
 	cmd.Name = "kis-adapter"
 	cmd.Flags().StringVar(&cmd.configPath, "config", "", "path of the adapter configuration file (targets, Prometheus, intervals); see docs/adapter.md")
 	logs.AddFlags(cmd.Flags())
-	if err := cmd.Flags().Parse(os.Args); err != nil {
+	if err := cmd.Flags().Parse(os.Args[1:]); err != nil {
 		klog.ErrorS(err, "Unable to parse flags")
+		os.Exit(2)
+	}
+	// A flag written without its dashes would otherwise be dropped.
+	if args := cmd.Flags().Args(); len(args) > 0 {
+		klog.ErrorS(nil, "Unexpected arguments: every setting is a --flag", "args", args)
 		os.Exit(2)
 	}
 	ctx := genericapiserver.SetupSignalContext()

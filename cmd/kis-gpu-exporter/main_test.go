@@ -7,11 +7,12 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kisproject/kis/internal/controlplane"
 )
 
 // The real binary on a machine without an NVIDIA driver (this one, and
@@ -23,7 +24,7 @@ func TestBinaryWithoutGPU(t *testing.T) {
 		t.Skip("an NVIDIA driver is installed: make gpu-check tests this machine")
 	}
 	dir := t.TempDir()
-	bin := build(t)
+	bin := controlplane.BuildBinary(t, t.TempDir(), "./cmd/kis-gpu-exporter")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -79,18 +80,9 @@ func TestBinaryWithoutGPU(t *testing.T) {
 	}
 }
 
-func build(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kis-gpu-exporter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // Bad settings stop the binary at once with status 2 and say what is wrong.
 func TestBinaryRefusesBadSettings(t *testing.T) {
-	bin := build(t)
+	bin := controlplane.BuildBinary(t, t.TempDir(), "./cmd/kis-gpu-exporter")
 	for _, tc := range []struct {
 		args []string
 		want string
