@@ -480,7 +480,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--scaler", "hpa:queue=0.0001"}, "target averageValue must be in [0.001, 9.2e+15], got 0.0001"},
 		{[]string{"run", "--scaler", "hpa:gpu=101,queue=3"}, `scaler "hpa:gpu=101,queue=3": gpu 101: a utilisation target is a percent, at most 100`},
 		{[]string{"run", "--scenario", "spike:peak=oops"}, `pattern "spike:peak=oops": parameter peak`},
-		{[]string{"run", "--cluster", badCluster}, "c.yaml:3: nodePools[0].count: must be > 0, got -1"},
+		{[]string{"run", "--cluster", badCluster}, "c.yaml:3: nodePools[0].count: must be in [1, 5000], got -1"},
 		{[]string{"run", "--scenario", badTrace}, `t.csv:3: t_seconds "x"`},
 		{[]string{"run", "--scenario", "spike:peak=1e300"}, "pattern spike: peak 1e+300 for 1h0m0s draws up to"},
 		{[]string{"run", "--scenario", shortTrace, "--rate-scale", "1e-300"}, "rate scale 1e-300 stretches its 5s past"},

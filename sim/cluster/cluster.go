@@ -133,6 +133,7 @@ func (s *Spec) validate() []fieldError {
 		add("nodePools", "at least one node pool is required")
 	}
 	names := map[string]bool{}
+	nodes, gpus := 0, 0
 	for i, p := range s.NodePools {
 		at := func(f string) string { return fmt.Sprintf("nodePools[%d].%s", i, f) }
 		switch {
@@ -142,44 +143,72 @@ func (s *Spec) validate() []fieldError {
 			add(at("name"), "duplicate pool name %q", p.Name)
 		}
 		names[p.Name] = true
-		if p.Count <= 0 {
-			add(at("count"), "must be > 0, got %d", p.Count)
+		if p.Count <= 0 || p.Count > MaxNodes {
+			add(at("count"), "must be in [1, %d], got %d", MaxNodes, p.Count)
+		} else {
+			nodes += p.Count
 		}
-		if p.GPUsPerNode < 0 {
-			add(at("gpusPerNode"), "must be >= 0, got %d", p.GPUsPerNode)
+		if p.GPUsPerNode < 0 || p.GPUsPerNode > MaxGPUsPerNode {
+			add(at("gpusPerNode"), "must be in [0, %d], got %d", MaxGPUsPerNode, p.GPUsPerNode)
+		} else {
+			gpus += p.GPUsPerNode
 		}
 		if p.GPUsPerNode > 0 {
 			if _, err := workload.LookupGPU(p.GPUProduct); err != nil {
 				add(at("gpuProduct"), "%v", err)
 			}
 		}
-		if p.GPUMemoryGiB < 0 {
-			add(at("gpuMemoryGiB"), "must be >= 0, got %v", p.GPUMemoryGiB)
+		// Bounded so that the scheduler's quantities (milli-CPUs and bytes
+		// in an int64) hold them.
+		for _, f := range []struct {
+			name   string
+			v, max float64
+		}{{"gpuMemoryGiB", p.GPUMemoryGiB, maxGPUMemoryGiB}, {"cpu", p.CPU, maxCPU}, {"memoryGiB", p.MemoryGiB, maxMemoryGiB}} {
+			if !(f.v >= 0 && f.v <= f.max) {
+				add(at(f.name), "must be in [0, %g], got %v", f.max, f.v)
+			}
 		}
-		if p.CPU < 0 {
-			add(at("cpu"), "must be >= 0, got %v", p.CPU)
-		}
-		if p.MemoryGiB < 0 {
-			add(at("memoryGiB"), "must be >= 0, got %v", p.MemoryGiB)
-		}
+	}
+	if nodes > MaxNodes {
+		add("nodePools", "%d nodes in all, more than Kubernetes' %d", nodes, MaxNodes)
+	}
+	if len(s.NodePools) > 0 && gpus == 0 {
+		add("nodePools", "no pool has GPUs, so no replica could run")
 	}
 	st := s.Startup
 	for _, f := range []struct {
 		name string
 		v    float64
 	}{{"imagePullMBps", st.ImagePullMBps}, {"remoteLoadMBps", st.RemoteLoadMBps}, {"localLoadMBps", st.LocalLoadMBps}} {
-		if f.v <= 0 {
-			add("startup."+f.name, "must be > 0, got %v", f.v)
+		if !(f.v >= minMBps && f.v <= maxMBps) {
+			add("startup."+f.name, "must be in [%g, %g] MB/s, got %v", minMBps, maxMBps, f.v)
 		}
 	}
-	if st.SchedulingDelay < 0 {
-		add("startup.schedulingDelay", "must be >= 0")
-	}
-	if st.ContainerStart < 0 {
-		add("startup.containerStart", "must be >= 0")
+	for _, f := range []struct {
+		name string
+		v    Duration
+	}{{"schedulingDelay", st.SchedulingDelay}, {"containerStart", st.ContainerStart}} {
+		if f.v < 0 || time.Duration(f.v) > maxStartupStep {
+			add("startup."+f.name, "must be in [0, %v], got %v", maxStartupStep, time.Duration(f.v))
+		}
 	}
 	return errs
 }
+
+// Bounds of a spec. MaxNodes is Kubernetes' supported cluster size
+// (docs/calibration.md); MaxGPUsPerNode fits eight GPUs split into seven
+// MIG slices each. The others are far past any node while keeping every
+// derived quantity and start-up time finite and in range.
+const (
+	MaxNodes                = 5000
+	MaxGPUsPerNode          = 64
+	maxGPUMemoryGiB         = 1 << 14
+	maxCPU                  = 1 << 20
+	maxMemoryGiB            = 1 << 24
+	minMBps         float64 = 1
+	maxMBps                 = 1e7
+	maxStartupStep          = 24 * time.Hour
+)
 
 // lineOf finds the line of a path like "nodePools[1].count" in the parsed
 // document, falling back to the deepest ancestor that exists.

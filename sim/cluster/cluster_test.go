@@ -34,12 +34,12 @@ func TestParseErrorsNameFileLineAndField(t *testing.T) {
 		{
 			name: "bad count and product",
 			yaml: "nodePools:\n- name: a\n  count: 0\n  gpuProduct: NVIDIA-Z9\n  gpusPerNode: 2\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n",
-			want: `c.yaml:3: nodePools[0].count: must be > 0, got 0; c.yaml:4: nodePools[0].gpuProduct: unknown GPU product "NVIDIA-Z9"`,
+			want: `c.yaml:3: nodePools[0].count: must be in [1, 5000], got 0; c.yaml:4: nodePools[0].gpuProduct: unknown GPU product "NVIDIA-Z9"`,
 		},
 		{
 			name: "missing bandwidth",
-			yaml: "nodePools:\n- {name: a, count: 1}\nstartup:\n  imagePullMBps: 10\n  localLoadMBps: 5\n",
-			want: "c.yaml:3: startup.remoteLoadMBps: must be > 0, got 0",
+			yaml: "nodePools:\n- {name: a, count: 1, gpuProduct: NVIDIA-L4, gpusPerNode: 1}\nstartup:\n  imagePullMBps: 10\n  localLoadMBps: 5\n",
+			want: "c.yaml:3: startup.remoteLoadMBps: must be in [1, 1e+07] MB/s, got 0",
 		},
 		{
 			name: "bad duration",
@@ -47,10 +47,21 @@ func TestParseErrorsNameFileLineAndField(t *testing.T) {
 			want: `line 4: "soon" is not a duration`,
 		},
 		{name: "empty", yaml: "", want: "c.yaml: empty cluster spec"},
+		// Before the bounds, each of these ran: .inf CPU overflowed the
+		// scheduler's milli-CPUs and left every pod Pending, a NaN
+		// bandwidth gave NaN start-up times, and 1e8 nodes never started.
+		{name: "infinite cpu", yaml: "nodePools:\n- {name: a, count: 1, gpuProduct: NVIDIA-L4, gpusPerNode: 1, cpu: .inf}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: "c.yaml:2: nodePools[0].cpu: must be in [0, 1.048576e+06], got +Inf"},
+		{name: "NaN memory", yaml: "nodePools:\n- {name: a, count: 1, gpuProduct: NVIDIA-L4, gpusPerNode: 1, memoryGiB: .nan}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: "nodePools[0].memoryGiB: must be in [0, 1.6777216e+07], got NaN"},
+		{name: "NaN bandwidth", yaml: "nodePools:\n- {name: a, count: 1, gpuProduct: NVIDIA-L4, gpusPerNode: 1}\nstartup: {imagePullMBps: .nan, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: "c.yaml:3: startup.imagePullMBps: must be in [1, 1e+07] MB/s, got NaN"},
+		{name: "a century to start", yaml: "nodePools:\n- {name: a, count: 1, gpuProduct: NVIDIA-L4, gpusPerNode: 1}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1, containerStart: 876000h}\n", want: "startup.containerStart: must be in [0, 24h0m0s], got 876000h0m0s"},
+		{name: "too many nodes", yaml: "nodePools:\n- {name: a, count: 100000000, gpuProduct: NVIDIA-L4, gpusPerNode: 1}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: "nodePools[0].count: must be in [1, 5000], got 100000000"},
+		{name: "too many nodes in all", yaml: "nodePools:\n- {name: a, count: 4000, gpuProduct: NVIDIA-L4, gpusPerNode: 1}\n- {name: b, count: 4000}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: "c.yaml:1: nodePools: 8000 nodes in all, more than Kubernetes' 5000"},
+		{name: "too many GPUs a node", yaml: "nodePools:\n- {name: a, count: 1, gpuProduct: NVIDIA-L4, gpusPerNode: 65}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: "nodePools[0].gpusPerNode: must be in [0, 64], got 65"},
+		{name: "no GPUs", yaml: "nodePools:\n- {name: a, count: 1, cpu: 8}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: "c.yaml:1: nodePools: no pool has GPUs, so no replica could run"},
 		{name: "not yaml", yaml: "nodePools: [\n", want: "c.yaml: yaml: line 1: did not find expected node content"},
 		{
 			name: "duplicate pool",
-			yaml: "nodePools:\n- {name: a, count: 1}\n- {name: a, count: 1}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n",
+			yaml: "nodePools:\n- {name: a, count: 1, gpuProduct: NVIDIA-L4, gpusPerNode: 1}\n- {name: a, count: 1}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n",
 			want: `c.yaml:3: nodePools[1].name: duplicate pool name "a"`,
 		},
 	}
