@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -48,6 +49,14 @@ kis_model_cache_present, for Prometheus to scrape with honor_labels.`,
 			ns, name, ok := strings.Cut(deployment, "/")
 			if !ok || ns == "" || name == "" {
 				return fmt.Errorf("--deployment: want NAMESPACE/NAME, got %q", deployment)
+			}
+			// Checked here, or a name the API server cannot hold would read
+			// as a Deployment that is not there.
+			if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+				return fmt.Errorf("--deployment %q: namespace %q: %s", deployment, ns, strings.Join(msgs, "; "))
+			}
+			if msgs := validation.IsDNS1123Subdomain(name); len(msgs) > 0 {
+				return fmt.Errorf("--deployment %q: name %q: %s", deployment, name, strings.Join(msgs, "; "))
 			}
 			if interval <= 0 {
 				return fmt.Errorf("--sync-interval %v: want > 0", interval)

@@ -519,6 +519,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--entropy-coef", "-0.1"}, "entropy coef -0.1 must be >= 0"},
 		{[]string{"train", "--decision", "sampled"}, `decision "sampled": want greedy or expected`},
 		{[]string{"live", "--deployment", "llm"}, `--deployment: want NAMESPACE/NAME, got "llm"`},
+		{[]string{"live", "--deployment", "serving/llm/v2"}, `--deployment "serving/llm/v2": name "llm/v2": a lowercase RFC 1123 subdomain`},
+		{[]string{"live", "--deployment", "Serving/llm"}, `--deployment "Serving/llm": namespace "Serving": a lowercase RFC 1123 label`},
 		{[]string{"live", "--deployment", "default/llm", "--kubeconfig", kubeconfig, "--sync-interval", "0s"}, "--sync-interval 0s: want > 0"},
 		{[]string{"live", "--deployment", "default/llm", "--scheduler", "default-scheduler"}, "unknown flag: --scheduler"},
 		{[]string{"live", "--deployment", "default/llm", "--kubeconfig", filepath.Join(t.TempDir(), "missing")}, "--kubeconfig: stat "},
