@@ -15,6 +15,10 @@ import (
 
 const stateKey fwk.StateKey = Name + "/request"
 
+// maxGPUMemory is the most GPU memory a pod may ask for, a thousand times
+// today's largest GPU.
+var maxGPUMemory = resource.MustParse("1Pi")
+
 // gpuRequest is what a pod asks of a node's GPUs; computed once per
 // scheduling cycle in PreFilter.
 type gpuRequest struct {
@@ -40,8 +44,10 @@ func requestOf(pod *corev1.Pod) (*gpuRequest, error) {
 	}
 	if v, ok := pod.Annotations[AnnotationGPUMemory]; ok {
 		q, err := resource.ParseQuantity(v)
-		if err != nil || q.Sign() <= 0 {
-			return nil, fmt.Errorf("annotation %s=%q is not a positive quantity (e.g. 22Gi)", AnnotationGPUMemory, v)
+		// Bounded so that the MiB below fit an int64: past it, 8Ei came out
+		// negative and skipped the memory check.
+		if err != nil || q.Sign() <= 0 || q.Cmp(maxGPUMemory) > 0 {
+			return nil, fmt.Errorf("annotation %s=%q is not a positive quantity of at most %s (e.g. 22Gi)", AnnotationGPUMemory, v, maxGPUMemory.String())
 		}
 		r.memoryMiB = (q.Value() + (1<<20 - 1)) >> 20
 	}

@@ -103,6 +103,11 @@ func TestFilter(t *testing.T) {
 		{"allowed product", `{"allowedProducts":["NVIDIA-L4"]}`, gpuPod(1), gpuNode("n", 4, 0, "NVIDIA-L4", "23034"), fwk.Success, ""},
 		{"product label missing, Reject", `{"allowedProducts":["NVIDIA-L4"]}`, gpuPod(1), gpuNode("n", 4, 0, "", "23034"), fwk.UnschedulableAndUnresolvable, "node lacks label nvidia.com/gpu.product"},
 		{"bad memory annotation", "", gpuPod(1, AnnotationGPUMemory, "big"), gpuNode("n", 4, 0, "NVIDIA-L4", "23034"), fwk.UnschedulableAndUnresolvable, `annotation gpu.kis.io/memory="big" is not a positive quantity`},
+		// 8Ei in MiB overflowed to a negative request, and 1e30 to none:
+		// both skipped the memory check and fitted any GPU.
+		{"memory annotation past an int64", "", gpuPod(1, AnnotationGPUMemory, "8Ei"), gpuNode("n", 4, 0, "NVIDIA-L4", "23034"), fwk.UnschedulableAndUnresolvable, `annotation gpu.kis.io/memory="8Ei" is not a positive quantity of at most 1Pi`},
+		{"memory annotation of 1e30 bytes", "", gpuPod(1, AnnotationGPUMemory, "1e30"), gpuNode("n", 4, 0, "NVIDIA-L4", "23034"), fwk.UnschedulableAndUnresolvable, `annotation gpu.kis.io/memory="1e30" is not a positive quantity of at most 1Pi`},
+		{"memory annotation of 1Pi", "", gpuPod(1, AnnotationGPUMemory, "1Pi"), gpuNode("n", 4, 0, "NVIDIA-L4", "23034"), fwk.UnschedulableAndUnresolvable, "GPU memory 23034 MiB is less than the 1073741824 MiB the pod needs"},
 		{"pod without GPUs is skipped", "", st.MakePod().Name("cpu").Obj(), gpuNode("n", 0, 0, "", ""), fwk.Skip, ""},
 	}
 	for _, tc := range tests {
