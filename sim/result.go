@@ -45,7 +45,7 @@ type Point struct {
 	Spec        float64
 	Ready       float64
 	GPUs        float64
-	P95         float64 // of requests completed in the interval, seconds
+	P95         float64 // of requests completed in the interval, seconds; NaN if none did
 	ObservedP95 float64 // what the autoscaler saw (histogram_quantile, lagged)
 	// OverSLO counts the requests that finished over the SLO or failed in
 	// the interval (those still in flight at the end are counted after it).

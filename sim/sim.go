@@ -842,10 +842,6 @@ func (s *Simulation) closeInterval(now time.Duration, obs policy.Observation) {
 	s.res.rewardSum += r
 	s.res.rewardN++
 	if s.cfg.RecordSeries {
-		p95 := s.window.quantile(0.95)
-		if math.IsNaN(p95) {
-			p95 = 0
-		}
 		s.res.Series = append(s.res.Series, Point{
 			T:           now.Seconds(),
 			ArrivalRate: float64(s.iv.arrivals) / length,
@@ -853,7 +849,7 @@ func (s *Simulation) closeInterval(now time.Duration, obs policy.Observation) {
 			Spec:        float64(s.spec),
 			Ready:       float64(len(s.ready)),
 			GPUs:        float64(s.allocated),
-			P95:         p95,
+			P95:         s.window.quantile(0.95),
 			ObservedP95: obs.P95Latency,
 			OverSLO:     s.iv.violations,
 			Reward:      r,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,13 +22,19 @@ import (
 // SeriesHeader is the CSV header of WriteSeriesCSV.
 var SeriesHeader = []string{"t_seconds", "arrival_rate", "true_rate", "spec_replicas", "ready_replicas", "gpus", "p95_seconds", "observed_p95_seconds", "over_slo", "reward"}
 
-// WriteSeriesCSV writes one row per sync.
+// WriteSeriesCSV writes one row per sync. A p95 over no requests is an
+// empty field: 0 would read as fast when nothing finished.
 func WriteSeriesCSV(w io.Writer, series []sim.Point) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(SeriesHeader); err != nil {
 		return err
 	}
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
+	f := func(v float64) string {
+		if math.IsNaN(v) {
+			return ""
+		}
+		return strconv.FormatFloat(v, 'g', 8, 64)
+	}
 	for _, p := range series {
 		rec := []string{f(p.T), f(p.ArrivalRate), f(p.TrueRate), f(p.Spec), f(p.Ready), f(p.GPUs), f(p.P95), f(p.ObservedP95), strconv.FormatInt(p.OverSLO, 10), f(p.Reward)}
 		if err := cw.Write(rec); err != nil {
@@ -142,20 +149,42 @@ func newPlot(title, ylabel string) *plot.Plot {
 	return p
 }
 
+// addLines draws each line, broken where its Y is NaN (an interval
+// without a value), and names it once in the legend.
 func addLines(p *plot.Plot, lines ...line) error {
 	for _, l := range lines {
-		pl, err := plotter.NewLine(l.xy)
-		if err != nil {
-			return fmt.Errorf("plotting %s: %w", l.name, err)
+		for i, segment := range segments(l.xy) {
+			pl, err := plotter.NewLine(segment)
+			if err != nil {
+				return fmt.Errorf("plotting %s: %w", l.name, err)
+			}
+			pl.Color = l.color
+			if l.dashed {
+				pl.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			}
+			p.Add(pl)
+			if i == 0 {
+				p.Legend.Add(l.name, pl)
+			}
 		}
-		pl.Color = l.color
-		if l.dashed {
-			pl.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		}
-		p.Add(pl)
-		p.Legend.Add(l.name, pl)
 	}
 	return nil
+}
+
+// segments splits xy at its NaN Ys into the runs between them.
+func segments(xy plotter.XYs) []plotter.XYs {
+	var out []plotter.XYs
+	start := 0
+	for i := 0; i <= len(xy); i++ {
+		if i < len(xy) && !math.IsNaN(xy[i].Y) {
+			continue
+		}
+		if i > start {
+			out = append(out, xy[start:i])
+		}
+		start = i + 1
+	}
+	return out
 }
 
 // WriteCurve plots a learning curve: mean episode reward per iteration and

@@ -2,10 +2,14 @@ package report
 
 import (
 	"bytes"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot/plotter"
 
 	"github.com/kisproject/kis/sim"
 )
@@ -13,6 +17,9 @@ import (
 var series = []sim.Point{
 	{T: 7.5, ArrivalRate: 10, TrueRate: 10.5, Spec: 2, Ready: 2, GPUs: 2, P95: 1.25, ObservedP95: 0, Reward: -0.03},
 	{T: 22.5, ArrivalRate: 12, TrueRate: 11, Spec: 3, Ready: 2, GPUs: 3, P95: 2.5, ObservedP95: 1.2, OverSLO: 4, Reward: -0.05},
+	// Nothing finished: no p95, not a p95 of 0.
+	{T: 37.5, ArrivalRate: 12, TrueRate: 12, Spec: 3, Ready: 0, GPUs: 3, P95: math.NaN(), ObservedP95: 2.5, OverSLO: 0, Reward: -0.04},
+	{T: 52.5, ArrivalRate: 11, TrueRate: 12, Spec: 3, Ready: 3, GPUs: 3, P95: 12, ObservedP95: 2.5, OverSLO: 9, Reward: -0.2},
 }
 
 func TestWriteSeriesCSV(t *testing.T) {
@@ -22,7 +29,9 @@ func TestWriteSeriesCSV(t *testing.T) {
 	}
 	want := "t_seconds,arrival_rate,true_rate,spec_replicas,ready_replicas,gpus,p95_seconds,observed_p95_seconds,over_slo,reward\n" +
 		"7.5,10,10.5,2,2,2,1.25,0,0,-0.03\n" +
-		"22.5,12,11,3,2,3,2.5,1.2,4,-0.05\n"
+		"22.5,12,11,3,2,3,2.5,1.2,4,-0.05\n" +
+		"37.5,12,12,3,0,3,,2.5,0,-0.04\n" +
+		"52.5,11,12,3,3,3,12,2.5,9,-0.2\n"
 	if got := buf.String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
@@ -44,5 +53,31 @@ func TestWriteRunWritesCSVAndSVG(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "series.csv")); err != nil {
 		t.Error(err)
+	}
+}
+
+// A line breaks at each NaN: the runs between them are drawn, and the
+// NaNs themselves, which the plotter refuses, are not.
+func TestSegmentsSplitAtNaN(t *testing.T) {
+	nan := math.NaN()
+	xy := func(ys ...float64) plotter.XYs {
+		out := make(plotter.XYs, len(ys))
+		for i, y := range ys {
+			out[i] = plotter.XY{X: float64(i), Y: y}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		in   plotter.XYs
+		want string
+	}{
+		{xy(1, 2, 3), "[[{0 1} {1 2} {2 3}]]"},
+		{xy(nan, 1, nan, nan, 2, 3, nan), "[[{1 1}] [{4 2} {5 3}]]"},
+		{xy(nan, nan), "[]"},
+		{xy(), "[]"},
+	} {
+		if got := fmt.Sprint(segments(tc.in)); got != tc.want {
+			t.Errorf("segments(%v) = %s, want %s", tc.in, got, tc.want)
+		}
 	}
 }
