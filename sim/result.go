@@ -28,7 +28,10 @@ type Result struct {
 	MaxPending int
 	// CrashLooping counts pods placed on a GPU too small for the model.
 	CrashLooping int
-	// MeanColdStart is the mean time from pod creation to Ready.
+	// ColdStarts counts the replicas that came up during the run, and
+	// MeanColdStart is their mean time from pod creation to Ready, in
+	// seconds (NaN if none did).
+	ColdStarts    int
 	MeanColdStart float64
 
 	Series []Point

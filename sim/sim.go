@@ -907,6 +907,7 @@ func (s *Simulation) finish() Result {
 	if r.rewardN > 0 {
 		r.Reward = r.rewardSum / float64(r.rewardN)
 	}
+	r.ColdStarts, r.MeanColdStart = s.coldStartN, math.NaN()
 	if s.coldStartN > 0 {
 		r.MeanColdStart = (s.coldStarts / time.Duration(s.coldStartN)).Seconds()
 	}

@@ -246,9 +246,10 @@ func WriteMarkdown(w io.Writer, cmps []Comparison, command string, runs int) err
 
 // Pool combines the matrices of the same scenarios and scalers run with
 // different seeds, row by row, into one row per scenario and scaler: SLO
-// attainment over all their requests, counts summed, GPU-hours, replicas,
-// scale events, cold starts and reward averaged per run, and the latency
-// percentiles of the worst run (percentiles do not pool).
+// attainment over all their requests, counts summed, the mean cold start
+// over all their cold starts, GPU-hours, replicas, scale events and reward
+// averaged per run, and the latency percentiles of the worst run
+// (percentiles do not pool).
 func Pool(runs [][]Row) ([]Row, error) {
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("pool: no runs")
@@ -257,7 +258,7 @@ func Pool(runs [][]Row) ([]Row, error) {
 	for i, first := range runs[0] {
 		p := Row{Scenario: first.Scenario, Scaler: first.Scaler}
 		var met int64
-		var scaleEvents float64
+		var scaleEvents, coldStartSeconds float64
 		for k, rows := range runs {
 			if len(rows) != len(out) || rows[i].Scenario != first.Scenario || rows[i].Scaler != first.Scaler {
 				return nil, fmt.Errorf("pool: run %d does not match run 0 at %s x %s", k, first.Scenario, first.Scaler)
@@ -275,7 +276,10 @@ func Pool(runs [][]Row) ([]Row, error) {
 			scaleEvents += float64(r.ScaleEvents)
 			p.MaxPending = max(p.MaxPending, r.MaxPending)
 			p.CrashLooping += r.CrashLooping
-			p.MeanColdStart += r.MeanColdStart
+			if r.MeanColdStart != nil {
+				coldStartSeconds += *r.MeanColdStart * float64(r.ColdStarts)
+			}
+			p.ColdStarts += r.ColdStarts
 			p.Reward += r.Reward
 			p.SimSeconds += r.SimSeconds
 			p.WallSeconds += r.WallSeconds
@@ -287,7 +291,9 @@ func Pool(runs [][]Row) ([]Row, error) {
 		p.GPUHours /= n
 		p.MeanReplicas /= n
 		p.ScaleEvents = int(math.Round(scaleEvents / n))
-		p.MeanColdStart /= n
+		if p.ColdStarts > 0 {
+			p.MeanColdStart = optional(coldStartSeconds / float64(p.ColdStarts))
+		}
 		p.Reward /= n
 		out[i] = p
 	}

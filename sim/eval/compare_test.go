@@ -126,6 +126,29 @@ func TestPoolWeighsAttainmentByRequests(t *testing.T) {
 	if got.GPUHours != 7 || got.ScaleEvents != 4 || math.Abs(got.Reward+0.2) > 1e-12 || *got.P95ms != 1200 {
 		t.Errorf("GPU-h %v events %d reward %v p95 %v, want 7, 4, -0.2, 1200", got.GPUHours, got.ScaleEvents, got.Reward, *got.P95ms)
 	}
+	// The mean over all cold starts: (2 x 90 + 6 x 130) / 8 = 120, where the
+	// mean of the runs' means would give 110, and a run without any adds
+	// none (it did not start replicas in 0 s).
+	a.ColdStarts, a.MeanColdStart = 2, p95(90)
+	b.ColdStarts, b.MeanColdStart = 6, p95(130)
+	none := Row{Scenario: "spike", Scaler: "kis"}
+	for _, tc := range []struct {
+		runs [][]Row
+		n    int
+		mean string
+		what string
+	}{
+		{[][]Row{{a}, {b}, {none}}, 8, "120", "two runs with cold starts and one without"},
+		{[][]Row{{none}, {none}}, 0, "-", "runs without cold starts"},
+	} {
+		pooled, err := Pool(tc.runs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmtOptional(pooled[0].MeanColdStart); pooled[0].ColdStarts != tc.n || got != tc.mean {
+			t.Errorf("%s: %d cold starts, mean %s; want %d, %s", tc.what, pooled[0].ColdStarts, got, tc.n, tc.mean)
+		}
+	}
 	b.Scaler = "hpa"
 	if _, err := Pool([][]Row{{a}, {b}}); err == nil || !strings.Contains(err.Error(), "does not match") {
 		t.Errorf("pooling different scalers: %v, want an error", err)

@@ -42,7 +42,8 @@ type Row struct {
 	GuardRaises   int      `json:"slo_guard_raises"`
 	MaxPending    int      `json:"max_pending_pods"`
 	CrashLooping  int      `json:"crash_looping_pods"`
-	MeanColdStart float64  `json:"mean_cold_start_s"`
+	ColdStarts    int      `json:"cold_starts"`
+	MeanColdStart *float64 `json:"mean_cold_start_s"` // null without cold starts
 	Reward        float64  `json:"reward"`
 	SimSeconds    float64  `json:"sim_seconds"`
 	WallSeconds   float64  `json:"wall_seconds"`
@@ -53,11 +54,13 @@ type Row struct {
 
 // ms converts seconds to milliseconds; nil (JSON null) when there is no
 // value, e.g. the latency of a run in which nothing completed.
-func ms(seconds float64) *float64 {
-	if math.IsNaN(seconds) {
+func ms(seconds float64) *float64 { return optional(seconds * 1000) }
+
+// optional is v, or nil (JSON null) for NaN, which stands for no value.
+func optional(v float64) *float64 {
+	if math.IsNaN(v) {
 		return nil
 	}
-	v := seconds * 1000
 	return &v
 }
 
@@ -72,7 +75,8 @@ func NewRow(r sim.Result, wall time.Duration) Row {
 		Requests: r.Requests, Completed: r.Completed, Failed: r.Failed, Unfinished: r.Unfinished,
 		P50ms: ms(r.P50), P95ms: ms(r.P95), P99ms: ms(r.P99),
 		SLOAttainment: r.SLOAttainment, OverSLO: r.Requests - r.SLOMet, GPUHours: r.GPUHours, MeanReplicas: r.MeanReplicas,
-		ScaleEvents: r.ScaleEvents, GuardRaises: r.GuardRaises, MaxPending: r.MaxPending, CrashLooping: r.CrashLooping, MeanColdStart: r.MeanColdStart,
+		ScaleEvents: r.ScaleEvents, GuardRaises: r.GuardRaises, MaxPending: r.MaxPending, CrashLooping: r.CrashLooping,
+		ColdStarts: r.ColdStarts, MeanColdStart: optional(r.MeanColdStart),
 		Reward: r.Reward, SimSeconds: r.SimSeconds, WallSeconds: wall.Seconds(),
 		Result: r,
 	}
@@ -198,14 +202,17 @@ func WriteTable(w io.Writer, rows []Row) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tscaler\tp50 ms\tp95 ms\tp99 ms\tSLO %\tover SLO\tfailed\tGPU-h\treplicas\tscale events\tcold start s\treward\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\t%d\t%d\t%.2f\t%.2f\t%d\t%.0f\t%.4f\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\t%d\t%d\t%.2f\t%.2f\t%d\t%s\t%.4f\t\n",
 			r.Scenario, r.Scaler, fmtMS(r.P50ms), fmtMS(r.P95ms), fmtMS(r.P99ms),
-			100*r.SLOAttainment, r.OverSLO, r.Failed, r.GPUHours, r.MeanReplicas, r.ScaleEvents, r.MeanColdStart, r.Reward)
+			100*r.SLOAttainment, r.OverSLO, r.Failed, r.GPUHours, r.MeanReplicas, r.ScaleEvents, fmtOptional(r.MeanColdStart), r.Reward)
 	}
 	return tw.Flush()
 }
 
-func fmtMS(v *float64) string {
+func fmtMS(v *float64) string { return fmtOptional(v) }
+
+// fmtOptional prints a value to the unit, or "-" for none.
+func fmtOptional(v *float64) string {
 	if v == nil {
 		return "-"
 	}

@@ -17,7 +17,7 @@ import (
 )
 
 func TestRowWithoutCompletionsHasNullLatency(t *testing.T) {
-	row := NewRow(sim.Result{Scenario: "../traces/t.csv", Scaler: "fixed:1", P50: math.NaN(), P95: math.NaN(), P99: math.NaN()}, time.Second)
+	row := NewRow(sim.Result{Scenario: "../traces/t.csv", Scaler: "fixed:1", P50: math.NaN(), P95: math.NaN(), P99: math.NaN(), MeanColdStart: math.NaN()}, time.Second)
 	var buf bytes.Buffer
 	if err := WriteJSON(&buf, []Row{row}); err != nil {
 		t.Fatal(err)
@@ -29,7 +29,11 @@ func TestRowWithoutCompletionsHasNullLatency(t *testing.T) {
 	if got[0]["p95_ms"] != nil || got[0]["scenario"] != "t.csv" || got[0]["wall_seconds"] != 1.0 {
 		t.Errorf("row = %v: want null p95_ms, the trace's base name and wall_seconds 1", got[0])
 	}
-	for _, key := range []string{"scenario", "scaler", "requests", "failed", "p50_ms", "p95_ms", "p99_ms", "slo_attainment", "over_slo", "gpu_hours", "mean_replicas", "scale_events", "reward", "sim_seconds", "wall_seconds"} {
+	// A fleet that never started a replica has no cold start, not one of 0 s.
+	if got[0]["mean_cold_start_s"] != nil || got[0]["cold_starts"] != 0.0 {
+		t.Errorf("row = %v: want null mean_cold_start_s and 0 cold_starts", got[0])
+	}
+	for _, key := range []string{"scenario", "scaler", "requests", "failed", "p50_ms", "p95_ms", "p99_ms", "slo_attainment", "over_slo", "gpu_hours", "mean_replicas", "scale_events", "cold_starts", "mean_cold_start_s", "reward", "sim_seconds", "wall_seconds"} {
 		if _, ok := got[0][key]; !ok {
 			t.Errorf("JSON lacks the stable field %q", key)
 		}
@@ -38,8 +42,9 @@ func TestRowWithoutCompletionsHasNullLatency(t *testing.T) {
 	if err := WriteTable(&table, []Row{row}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(table.String(), " - ") {
-		t.Errorf("table shows no '-' for missing latency:\n%s", table.String())
+	// p50, p95, p99 and the cold start.
+	if n := strings.Count(table.String(), " - "); n != 4 {
+		t.Errorf("table shows %d '-', want 4 (the latencies and the cold start):\n%s", n, table.String())
 	}
 }
 
