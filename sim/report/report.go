@@ -22,19 +22,15 @@ import (
 // SeriesHeader is the CSV header of WriteSeriesCSV.
 var SeriesHeader = []string{"t_seconds", "arrival_rate", "true_rate", "spec_replicas", "ready_replicas", "gpus", "p95_seconds", "observed_p95_seconds", "over_slo", "reward"}
 
-// WriteSeriesCSV writes one row per sync. A p95 over no requests is an
-// empty field: 0 would read as fast when nothing finished.
+// WriteSeriesCSV writes one row per sync. A p95 over no requests is NaN,
+// as curve.csv writes a validation that did not run: 0 would read as fast
+// when nothing finished.
 func WriteSeriesCSV(w io.Writer, series []sim.Point) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(SeriesHeader); err != nil {
 		return err
 	}
-	f := func(v float64) string {
-		if math.IsNaN(v) {
-			return ""
-		}
-		return strconv.FormatFloat(v, 'g', 8, 64)
-	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
 	for _, p := range series {
 		rec := []string{f(p.T), f(p.ArrivalRate), f(p.TrueRate), f(p.Spec), f(p.Ready), f(p.GPUs), f(p.P95), f(p.ObservedP95), strconv.FormatInt(p.OverSLO, 10), f(p.Reward)}
 		if err := cw.Write(rec); err != nil {

@@ -30,7 +30,7 @@ func TestWriteSeriesCSV(t *testing.T) {
 	want := "t_seconds,arrival_rate,true_rate,spec_replicas,ready_replicas,gpus,p95_seconds,observed_p95_seconds,over_slo,reward\n" +
 		"7.5,10,10.5,2,2,2,1.25,0,0,-0.03\n" +
 		"22.5,12,11,3,2,3,2.5,1.2,4,-0.05\n" +
-		"37.5,12,12,3,0,3,,2.5,0,-0.04\n" +
+		"37.5,12,12,3,0,3,NaN,2.5,0,-0.04\n" +
 		"52.5,11,12,3,3,3,12,2.5,9,-0.2\n"
 	if got := buf.String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
