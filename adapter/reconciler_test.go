@@ -347,3 +347,30 @@ func TestNewDeciderErrors(t *testing.T) {
 		}
 	}
 }
+
+// The baselines' rules, by hand: queue:10 asks ceil(outstanding / 10),
+// fixed:3 asks 3; both within the target's bounds.
+func TestBaselineRules(t *testing.T) {
+	for _, tc := range []struct {
+		spec             string
+		waiting, running float64
+		lo, hi           int32
+		want             int32
+	}{
+		{"queue:10", 9, 16, 1, 20, 3},
+		{"queue:10", 0, 0, 2, 20, 2},
+		{"queue:10", 1e12, 0, 1, 20, 20},
+		{"queue:2.5", 0, 5, 1, 20, 2},
+		{"fixed:3", 500, 0, 1, 20, 3},
+		{"fixed:3", 0, 0, 5, 20, 5},
+		{"fixed:3", 0, 0, 1, 2, 2},
+	} {
+		d, err := NewDecider(tc.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.Desired(policy.Observation{Waiting: tc.waiting, Running: tc.running}, 4, tc.lo, tc.hi); got != tc.want {
+			t.Errorf("%s with %v waiting and %v running in [%d, %d] = %d, want %d", tc.spec, tc.waiting, tc.running, tc.lo, tc.hi, got, tc.want)
+		}
+	}
+}
