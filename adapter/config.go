@@ -3,7 +3,6 @@ package adapter
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/kisproject/kis/internal/boundedio"
 	"github.com/kisproject/kis/internal/strictyaml"
 	"github.com/kisproject/kis/policy"
 )
@@ -112,9 +112,13 @@ const (
 	DefaultScaler       = "kis"
 )
 
+// maxConfigBytes bounds a config file, sixteen times what a ConfigMap,
+// where one usually comes from, may hold.
+const maxConfigBytes = 16 << 20
+
 // LoadConfig reads, defaults and validates a configuration file.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedio.ReadFile(path, maxConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("reading adapter config: %w", err)
 	}

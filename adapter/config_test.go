@@ -1,6 +1,8 @@
 package adapter
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -183,4 +185,22 @@ func FuzzParseConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A config path that names something else (a disk image, /dev/zero) is
+// refused by its size, not read into memory.
+func TestLoadConfigRefusesAHugeFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(validConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, maxConfigBytes+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(path); err == nil || err.Error() != "reading adapter config: "+path+": larger than 16777216 bytes" {
+		t.Errorf("error %v, want one naming the file and the bound", err)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 
 	"github.com/kisproject/kis/internal/atomicfile"
+	"github.com/kisproject/kis/internal/boundedio"
 )
 
 // ModelKind and FormatVersion identify a KIScaler model file. Version 2
@@ -22,6 +23,10 @@ const (
 	ModelKind     = "kis.io/kiscaler-ppo"
 	FormatVersion = 2
 )
+
+// MaxModelBytes bounds a model file: the embedded one is ~200 KB, and a
+// network sixteen times as wide would still fit.
+const MaxModelBytes = 64 << 20
 
 // Decision is how a model turns its action distribution into one replica
 // count when it serves. It belongs to the model, not to whoever loads it:
@@ -151,9 +156,9 @@ func (m *Model) Clone() (*Model, error) {
 
 // ReadModel decodes and checks a model: strict JSON, checksum, schema.
 func ReadModel(r io.Reader) (*Model, error) {
-	data, err := io.ReadAll(r)
+	data, err := boundedio.ReadAll(r, MaxModelBytes)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading model: %w", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

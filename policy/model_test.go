@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -173,6 +174,18 @@ func TestBadModelFilesAreRejected(t *testing.T) {
 	if _, err := LoadModelFile(filepath.Join(t.TempDir(), "missing.json")); err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: error = %v", err)
 	}
+	// A stream with no end (kis:/dev/zero) is refused at the bound, not
+	// read until memory runs out.
+	if _, err := ReadModel(io.LimitReader(zeros{}, 1<<40)); err == nil || !strings.Contains(err.Error(), "reading model: larger than 67108864 bytes") {
+		t.Errorf("endless model: error = %v", err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 // withLogits returns the test model with an actor whose logits are

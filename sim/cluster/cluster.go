@@ -5,13 +5,13 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kisproject/kis/internal/boundedio"
 	"github.com/kisproject/kis/sim/workload"
 )
 
@@ -80,9 +80,13 @@ func Default() *Spec {
 	return s
 }
 
+// maxSpecBytes bounds a spec file: 5,000 nodes in pools of one each is
+// under a megabyte.
+const maxSpecBytes = 16 << 20
+
 // Load reads and validates a spec file.
 func Load(path string) (*Spec, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedio.ReadFile(path, maxSpecBytes)
 	if err != nil {
 		return nil, fmt.Errorf("reading cluster spec: %w", err)
 	}

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -91,4 +93,22 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("accepted a spec without node pools")
 		}
 	})
+}
+
+// A spec path that names something else is refused by its size, not read
+// into memory.
+func TestLoadRefusesAHugeFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cluster.yaml")
+	if err := os.WriteFile(path, DefaultYAML(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, maxSpecBytes+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || err.Error() != "reading cluster spec: "+path+": larger than 16777216 bytes" {
+		t.Errorf("error %v, want one naming the file and the bound", err)
+	}
 }
