@@ -32,6 +32,11 @@ func newEvalCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if out != "" {
+				if err := checkRunDirs(scenarios, scalers); err != nil {
+					return err
+				}
+			}
 			if err := makeOutDir(out); err != nil {
 				return err
 			}
@@ -62,7 +67,7 @@ func newEvalCommand() *cobra.Command {
 			// After the table, as in run: a failed write loses no figure.
 			if out != "" {
 				for _, r := range rows {
-					if err := report.WriteRun(filepath.Join(out, runDirName(r)), r.Result, cfg.Profile.SLO.Seconds()); err != nil {
+					if err := report.WriteRun(filepath.Join(out, runDirName(r.Scenario, r.Scaler)), r.Result, cfg.Profile.SLO.Seconds()); err != nil {
 						return err
 					}
 				}
@@ -78,4 +83,22 @@ func newEvalCommand() *cobra.Command {
 	cmd.Flags().StringVar(&out, "out", "", "directory for each run's time series CSV and SVG plot")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array, one object per scenario x scaler")
 	return cmd
+}
+
+// checkRunDirs refuses, before any run, two cells whose series --out
+// would write into one directory (kis:a/m.json and kis:a_m.json), where
+// the second would overwrite the first.
+func checkRunDirs(scenarios, scalers []string) error {
+	cells := map[string]string{}
+	for _, sc := range scenarios {
+		for _, a := range scalers {
+			dir, cell := runDirName(eval.ScenarioName(sc), a), sc+" x "+a
+			// A cell listed twice is eval.Matrix's to refuse, by name.
+			if other, taken := cells[dir]; taken && other != cell {
+				return fmt.Errorf("--out: %s and %s would both write %s", other, cell, dir)
+			}
+			cells[dir] = cell
+		}
+	}
+	return nil
 }

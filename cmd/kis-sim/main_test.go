@@ -518,6 +518,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--gamma", "1.5"}, "gamma 1.5 must be in (0, 1]"},
 		{[]string{"train", "--entropy-coef", "-0.1"}, "entropy coef -0.1 must be >= 0"},
 		{[]string{"train", "--decision", "sampled"}, `decision "sampled": want greedy or expected`},
+		{[]string{"eval", "--scenarios", "spike", "--scalers", "kis:a/m.json,kis:a_m.json", "--out", "out"}, "--out: spike x kis:a/m.json and spike x kis:a_m.json would both write spike__kis_a_m.json"},
 		{[]string{"live", "--deployment", "llm"}, `--deployment: want NAMESPACE/NAME, got "llm"`},
 		{[]string{"live", "--deployment", "serving/llm/v2"}, `--deployment "serving/llm/v2": name "llm/v2": a lowercase RFC 1123 subdomain`},
 		{[]string{"live", "--deployment", "Serving/llm"}, `--deployment "Serving/llm": namespace "Serving": a lowercase RFC 1123 label`},

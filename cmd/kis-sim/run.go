@@ -48,7 +48,7 @@ func newRunCommand() *cobra.Command {
 				return err
 			}
 			if out != "" {
-				dir := filepath.Join(out, runDirName(row))
+				dir := filepath.Join(out, runDirName(row.Scenario, row.Scaler))
 				if err := report.WriteRun(dir, row.Result, cfg.Profile.SLO.Seconds()); err != nil {
 					return err
 				}
@@ -66,8 +66,9 @@ func newRunCommand() *cobra.Command {
 	return cmd
 }
 
-// runDirName is a file-system-safe name for one scenario x scaler.
-func runDirName(r eval.Row) string {
+// runDirName is a file-system-safe name for one scenario x scaler, the
+// scenario named as its row is.
+func runDirName(scenario, scaler string) string {
 	clean := strings.NewReplacer(":", "_", ",", "_", "=", "-", "/", "_", string(os.PathSeparator), "_")
-	return clean.Replace(strings.TrimSuffix(r.Scenario, ".csv")) + "__" + clean.Replace(r.Scaler)
+	return clean.Replace(strings.TrimSuffix(scenario, ".csv")) + "__" + clean.Replace(scaler)
 }

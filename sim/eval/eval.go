@@ -66,12 +66,8 @@ func optional(v float64) *float64 {
 
 // NewRow summarises one result.
 func NewRow(r sim.Result, wall time.Duration) Row {
-	scenario := r.Scenario
-	if sim.IsTrace(scenario) {
-		scenario = filepath.Base(scenario)
-	}
 	return Row{
-		Scenario: scenario, Scaler: r.Scaler,
+		Scenario: ScenarioName(r.Scenario), Scaler: r.Scaler,
 		Requests: r.Requests, Completed: r.Completed, Failed: r.Failed, Unfinished: r.Unfinished,
 		P50ms: ms(r.P50), P95ms: ms(r.P95), P99ms: ms(r.P99),
 		SLOAttainment: r.SLOAttainment, OverSLO: r.Requests - r.SLOMet, GPUHours: r.GPUHours, MeanReplicas: r.MeanReplicas,
@@ -80,6 +76,15 @@ func NewRow(r sim.Result, wall time.Duration) Row {
 		Reward: r.Reward, SimSeconds: r.SimSeconds, WallSeconds: wall.Seconds(),
 		Result: r,
 	}
+}
+
+// ScenarioName is how rows name a scenario: a trace by its file name, a
+// pattern by its spec.
+func ScenarioName(scenario string) string {
+	if sim.IsTrace(scenario) {
+		return filepath.Base(scenario)
+	}
+	return scenario
 }
 
 // Run simulates base once with the given scenario and scaler, or stops
@@ -131,6 +136,16 @@ func Matrix(ctx context.Context, base sim.Config, scenarios, scalers []string, p
 		if name, ok := specparams.Repeated(list.names); ok {
 			return nil, fmt.Errorf("%s %q is listed twice", list.what, name)
 		}
+	}
+	// Two traces with one file name would make rows no reader could tell
+	// apart.
+	named := map[string]string{}
+	for _, sc := range scenarios {
+		name := ScenarioName(sc)
+		if other, taken := named[name]; taken {
+			return nil, fmt.Errorf("scenarios %q and %q would both be named %s in the table; give one file another name", other, sc, name)
+		}
+		named[name] = sc
 	}
 	// Build every cell first, so that a bad scaler or scenario fails before
 	// any simulation time is spent; the cells of a trace share one copy.

@@ -77,6 +77,8 @@ func TestMatrixRejectsWhatWouldRunTwiceOrNotAtAll(t *testing.T) {
 		{[]string{"spike", "", ""}, []string{"hpa"}, 2, "scenario 2 of 3 is empty"},
 		{[]string{"spike"}, []string{"hpa", ""}, 2, "scaler 2 of 2 is empty"},
 		{[]string{"spike"}, nil, 2, "no scalers to run"},
+		// Rows name a trace by its file name.
+		{[]string{"a/t.csv", "spike", "b/t.csv"}, []string{"hpa"}, 2, `scenarios "a/t.csv" and "b/t.csv" would both be named t.csv in the table`},
 	} {
 		if _, err := Matrix(t.Context(), sim.DefaultConfig(), tc.scenarios, tc.scalers, tc.parallel, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Matrix(%v, %v, %d) error = %v, want one containing %q", tc.scenarios, tc.scalers, tc.parallel, err, tc.want)
