@@ -212,7 +212,8 @@ func (c *Config) Validate() field.ErrorList {
 	if len(c.Targets) == 0 {
 		errs = append(errs, field.Required(field.NewPath("targets"), "at least one target"))
 	}
-	seen := map[string]int{}
+	type workload struct{ namespace, group, kind, name string }
+	seen, scaled := map[string]int{}, map[workload]int{}
 	for i := range c.Targets {
 		p := field.NewPath("targets").Index(i)
 		t := &c.Targets[i]
@@ -222,6 +223,21 @@ func (c *Config) Validate() field.ErrorList {
 			errs = append(errs, field.Duplicate(p.Child("id"), fmt.Sprintf("%s (also targets[%d]) in namespace %s", t.ID, j, t.Namespace)))
 		}
 		seen[key] = i
+		// Several targets may serve decisions for one object, for an HPA
+		// to pick one (another scaler beside it, in shadow); one that
+		// scales the object itself would fight the others' HPA. The
+		// object is one whatever version names it.
+		ref := t.ScaleTargetRef
+		w := workload{t.Namespace, ref.APIVersion, ref.Kind, ref.Name}
+		if gv, err := schema.ParseGroupVersion(ref.APIVersion); err == nil {
+			w.group = gv.Group
+		}
+		if j, dup := scaled[w]; dup && (t.Direct || c.Targets[j].Direct) {
+			errs = append(errs, field.Duplicate(p.Child("scaleTargetRef"), fmt.Sprintf("%s %s/%s (also targets[%d]): a target with direct scaling must be its object's only one", ref.Kind, t.Namespace, ref.Name, j)))
+		}
+		if _, dup := scaled[w]; !dup || t.Direct {
+			scaled[w] = i
+		}
 	}
 	return errs
 }

@@ -96,6 +96,10 @@ func TestParseConfigErrors(t *testing.T) {
 		{"timeout vs interval", "interval: 5s\n" + target(""), []string{`prometheus.timeout: Invalid value: "5s": must be shorter than interval`}},
 		{"duplicate", target("") + "- namespace: serving\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: llm}\n  minReplicas: 1\n  maxReplicas: 3\n  sloSeconds: 1\n",
 			[]string{`targets[1].id: Duplicate value: "serving.llm (also targets[0]) in namespace serving"`}},
+		{"a direct target beside another on its object", target("") + "- namespace: serving\n  id: llm-2\n  scaleTargetRef: {apiVersion: apps/v1beta2, kind: Deployment, name: llm}\n  minReplicas: 1\n  maxReplicas: 3\n  sloSeconds: 1\n  direct: true\n",
+			[]string{`targets[1].scaleTargetRef: Duplicate value: "Deployment serving/llm (also targets[0]): a target with direct scaling must be its object's only one"`}},
+		{"a target beside a direct one on its object", target("  direct: true\n") + "- namespace: serving\n  id: llm-2\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: llm}\n  minReplicas: 1\n  maxReplicas: 3\n  sloSeconds: 1\n",
+			[]string{`targets[1].scaleTargetRef: Duplicate value: "Deployment serving/llm (also targets[0])`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -202,5 +206,17 @@ func TestLoadConfigRefusesAHugeFile(t *testing.T) {
 	}
 	if _, err := LoadConfig(path); err == nil || err.Error() != "reading adapter config: "+path+": larger than 16777216 bytes" {
 		t.Errorf("error %v, want one naming the file and the bound", err)
+	}
+}
+
+// Two targets may serve decisions for one object, for its HPA to select
+// one: another scaler beside the one in use, in shadow.
+func TestTargetsInShadowOnOneObject(t *testing.T) {
+	cfg, err := ParseConfig([]byte(validConfig + "- namespace: serving\n  id: llm-queue\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: llm}\n  minReplicas: 1\n  maxReplicas: 3\n  sloSeconds: 1\n  scaler: queue:8\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Targets) != 2 || cfg.Targets[0].ID == cfg.Targets[1].ID {
+		t.Errorf("targets %+v, want two with their own ids", cfg.Targets)
 	}
 }
