@@ -30,9 +30,12 @@ func NewDecider(spec string) (Decider, error) {
 		}
 		return policy.NewPolicy(m), nil
 	case "queue":
+		// The rule stands for an HPA with this AverageValue target, which
+		// the HPA holds in milli-units: below one it is 0, as in KISim's
+		// queue baseline, which refuses it too.
 		f, err := strconv.ParseFloat(arg, 64)
-		if err != nil || !(f > 0) || math.IsInf(f, 1) {
-			return nil, fmt.Errorf("scaler %q: want queue:<outstanding requests per replica, finite and > 0>", spec)
+		if err != nil || !(f >= minQueueTarget) || math.IsInf(f, 1) {
+			return nil, fmt.Errorf("scaler %q: want queue:<outstanding requests per replica, finite and >= %g>", spec, minQueueTarget)
 		}
 		return queueRule{perReplica: f}, nil
 	case "fixed":
@@ -44,6 +47,9 @@ func NewDecider(spec string) (Decider, error) {
 	}
 	return nil, fmt.Errorf("scaler %q: unknown; want kis[:<model file>], queue:<n> or fixed:<n>", spec)
 }
+
+// minQueueTarget is the smallest target an HPA can hold: one milli-unit.
+const minQueueTarget = 0.001
 
 // queueRule is KISim's "queue" baseline (a KEDA Prometheus scaler):
 // ceil(outstanding / perReplica). Served with AverageValue 1 and tolerance 0
