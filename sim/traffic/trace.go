@@ -297,13 +297,17 @@ func NewReplay(tr *Trace, o ReplayOptions, rng *rand.Rand, in, out workload.Toke
 	if pass > float64(maxTraceSpan) {
 		return nil, fmt.Errorf("trace %s: rate scale %v stretches its %v past %v", tr.Name, o.RateScale, tr.Span(), maxTraceSpan)
 	}
-	s := &traceSource{reqs: tr.Requests, scale: o.RateScale, loop: o.Loop, rng: rng, in: in, out: out, tokens: tr.HasTokens,
+	s := &traceSource{reqs: tr.Requests, scale: o.RateScale, loop: o.Loop && o.Duration > 0, rng: rng, in: in, out: out, tokens: tr.HasTokens,
 		span: time.Duration(pass), end: o.Duration, rate: binnedRate{bin: 10 * time.Second}}
-	if s.end == 0 {
-		s.end = time.Duration(float64(tr.Span())/o.RateScale) + time.Nanosecond
-		s.loop = false
-		if s.end > MaxDuration {
-			return nil, fmt.Errorf("trace %s: at rate scale %v it lasts %v, more than %v", tr.Name, o.RateScale, s.end.Round(time.Second), MaxDuration)
+	if !s.loop {
+		// Cut, never extended, as a pattern is: past its last request a
+		// run would only idle, and count the idle fleet's GPU-hours.
+		own := time.Duration(float64(tr.Span())/o.RateScale) + time.Nanosecond
+		if o.Duration == 0 && own > MaxDuration {
+			return nil, fmt.Errorf("trace %s: at rate scale %v it lasts %v, more than %v", tr.Name, o.RateScale, own.Round(time.Second), MaxDuration)
+		}
+		if s.end == 0 || own < s.end {
+			s.end = own
 		}
 	}
 	if s.loop {

@@ -341,6 +341,31 @@ func TestReplayScalesLoopsAndCuts(t *testing.T) {
 	}
 }
 
+// Without Loop a trace ends at its last request, as a pattern ends at its
+// length: a longer Duration cuts nothing, and before this the run idled
+// on until it, its fleet's GPU-hours counted.
+func TestReplayWithoutLoopIsCutNeverExtended(t *testing.T) {
+	tr, err := ParseTrace("t.csv", strings.NewReader("t_seconds\n0\n2\n4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		duration, want time.Duration
+	}{
+		{0, 2*time.Second + time.Nanosecond},
+		{time.Hour, 2*time.Second + time.Nanosecond},
+		{time.Second, time.Second},
+	} {
+		src, err := NewReplay(tr, ReplayOptions{RateScale: 2, Duration: tc.duration}, rand.New(rand.NewPCG(1, 1)), tokens, tokens)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := src.End(); got != tc.want {
+			t.Errorf("duration %v: ends at %v, want %v", tc.duration, got, tc.want)
+		}
+	}
+}
+
 func TestSharedTraceLoads(t *testing.T) {
 	tr, err := LoadTrace("../../../shared/traces/azure-llm-code-2023.csv")
 	if err != nil {
