@@ -5,11 +5,14 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kisproject/kis/internal/boundedio"
 	"github.com/kisproject/kis/sim/workload"
@@ -162,6 +165,25 @@ func (s *Spec) validate() []fieldError {
 				add(at("gpuProduct"), "%v", err)
 			}
 		}
+		for _, k := range slices.Sorted(maps.Keys(p.Labels)) {
+			for _, msg := range validation.IsQualifiedName(k) {
+				add(at("labels"), "key %q: %s", k, msg)
+			}
+			for _, msg := range validation.IsValidLabelValue(p.Labels[k]) {
+				add(at("labels"), "%s: value %q: %s", k, p.Labels[k], msg)
+			}
+			if slices.Contains(ReservedLabels, k) {
+				add(at("labels"), "%s is set on every node from the pool's name and GPUs", k)
+			}
+		}
+		for _, list := range []struct {
+			name  string
+			items []string
+		}{{"cached.images", p.Cached.Images}, {"cached.models", p.Cached.Models}} {
+			if i := slices.Index(list.items, ""); i >= 0 {
+				add(at(list.name), "entry %d is empty", i)
+			}
+		}
 		// Bounded so that the scheduler's quantities (milli-CPUs and bytes
 		// in an int64) hold them.
 		for _, f := range []struct {
@@ -198,6 +220,11 @@ func (s *Spec) validate() []fieldError {
 	}
 	return errs
 }
+
+// ReservedLabels are set on every node from its pool's other fields (the
+// node's name, gpuProduct and the GPU memory), as the kubelet and NVIDIA GPU
+// feature discovery set them; a pool's labels may not.
+var ReservedLabels = []string{"kubernetes.io/hostname", "nvidia.com/gpu.product", "nvidia.com/gpu.memory"}
 
 // Bounds of a spec. MaxNodes is Kubernetes' supported cluster size
 // (docs/calibration.md); MaxGPUsPerNode fits eight GPUs split into seven

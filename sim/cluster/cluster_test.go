@@ -49,6 +49,11 @@ func TestParseErrorsNameFileLineAndField(t *testing.T) {
 			want: `line 4: "soon" is not a duration`,
 		},
 		{name: "empty", yaml: "", want: "c.yaml: empty cluster spec"},
+		// A node could not carry these labels, or gets them from the pool.
+		{name: "a label key with a space", yaml: "nodePools:\n- {name: a, count: 1, gpuProduct: NVIDIA-L4, gpusPerNode: 1, labels: {\"bad key\": x}}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: `c.yaml:2: nodePools[0].labels: key "bad key": name part must consist of alphanumeric characters`},
+		{name: "a label value with a slash", yaml: "nodePools:\n- {name: a, count: 1, gpuProduct: NVIDIA-L4, gpusPerNode: 1, labels: {zone: a/b}}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: `nodePools[0].labels: zone: value "a/b": a valid label must be`},
+		{name: "a label the pool sets", yaml: "nodePools:\n- {name: a, count: 1, gpuProduct: NVIDIA-L4, gpusPerNode: 1, labels: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3}}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: "nodePools[0].labels: nvidia.com/gpu.product is set on every node from the pool's name and GPUs"},
+		{name: "an empty cached model", yaml: "nodePools:\n- {name: a, count: 1, gpuProduct: NVIDIA-L4, gpusPerNode: 1, cached: {models: [m, \"\"]}}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: "nodePools[0].cached.models: entry 1 is empty"},
 		// Before the bounds, each of these ran: .inf CPU overflowed the
 		// scheduler's milli-CPUs and left every pod Pending, a NaN
 		// bandwidth gave NaN start-up times, and 1e8 nodes never started.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +252,26 @@ func TestEquivalenceKeepsPlacements(t *testing.T) {
 				t.Errorf("placements differ (-without,+with):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A pool may not set the labels KubeNode derives from it; the cluster spec
+// refuses them by the list this checks against what KubeNode sets.
+func TestReservedLabelsAreTheOnesKubeNodeSets(t *testing.T) {
+	spec := cluster.Default()
+	prof, err := workload.LookupProfile("llm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := kubesched.KubeNode(sim.NodesOf(spec)[0], &prof).Labels
+	for _, k := range cluster.ReservedLabels {
+		if _, ok := set[k]; !ok {
+			t.Errorf("reserved label %s is not set on a GPU node", k)
+		}
+	}
+	for k := range set {
+		if _, fromPool := spec.NodePools[0].Labels[k]; !fromPool && !slices.Contains(cluster.ReservedLabels, k) {
+			t.Errorf("KubeNode sets %s, which is not reserved", k)
+		}
 	}
 }
