@@ -237,7 +237,7 @@ func WriteMarkdown(w io.Writer, cmps []Comparison, command string, runs int) err
 			}
 			listed[r.Scaler] = true
 			fmt.Fprintf(&b, "| %s | `%s` | %s | %.2f | %d | %d | %.2f | %.2f | %d | %.4f |\n",
-				r.Scenario, r.Scaler, fmtMS(r.P95ms), 100*r.SLOAttainment, r.OverSLO, r.Failed, r.GPUHours, r.MeanReplicas, r.ScaleEvents, r.Reward)
+				r.Scenario, r.Scaler, fmtOptional(r.P95ms), 100*r.SLOAttainment, r.OverSLO, r.Failed, r.GPUHours, r.MeanReplicas, r.ScaleEvents, r.Reward)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -218,13 +218,11 @@ func WriteTable(w io.Writer, rows []Row) error {
 	fmt.Fprintln(tw, "scenario\tscaler\tp50 ms\tp95 ms\tp99 ms\tSLO %\tover SLO\tfailed\tGPU-h\treplicas\tscale events\tcold start s\treward\t")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\t%d\t%d\t%.2f\t%.2f\t%d\t%s\t%.4f\t\n",
-			r.Scenario, r.Scaler, fmtMS(r.P50ms), fmtMS(r.P95ms), fmtMS(r.P99ms),
+			r.Scenario, r.Scaler, fmtOptional(r.P50ms), fmtOptional(r.P95ms), fmtOptional(r.P99ms),
 			100*r.SLOAttainment, r.OverSLO, r.Failed, r.GPUHours, r.MeanReplicas, r.ScaleEvents, fmtOptional(r.MeanColdStart), r.Reward)
 	}
 	return tw.Flush()
 }
-
-func fmtMS(v *float64) string { return fmtOptional(v) }
 
 // fmtOptional prints a value to the unit, or "-" for none.
 func fmtOptional(v *float64) string {
