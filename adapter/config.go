@@ -232,10 +232,11 @@ func (c *Config) Validate() field.ErrorList {
 		if gv, err := schema.ParseGroupVersion(ref.APIVersion); err == nil {
 			w.group = gv.Group
 		}
-		if j, dup := scaled[w]; dup && (t.Direct || c.Targets[j].Direct) {
+		j, dup := scaled[w]
+		if dup && (t.Direct || c.Targets[j].Direct) {
 			errs = append(errs, field.Duplicate(p.Child("scaleTargetRef"), fmt.Sprintf("%s %s/%s (also targets[%d]): a target with direct scaling must be its object's only one", ref.Kind, t.Namespace, ref.Name, j)))
 		}
-		if _, dup := scaled[w]; !dup || t.Direct {
+		if !dup || t.Direct {
 			scaled[w] = i
 		}
 	}
