@@ -55,6 +55,8 @@ afresh).`,
 				return err
 			}
 			cfg.Base = base
+			// One reading of each trace, for this check and the training.
+			cfg.Base.Traces = sim.NewTraceCache()
 			cfg.Base.Reward = reward
 			cfg.PPO.Seed = f.seed
 			switch autodiff {

@@ -171,14 +171,16 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("train: trace rate scale [%v, %v]: want 0 < low <= high <= 100", lo, hi)
 	}
 	for _, path := range c.Traces {
-		// Read each once up front, so that a bad file fails the run now
-		// rather than an episode minutes in.
-		if _, err := traffic.LoadTrace(path); err != nil {
+		// Read up front, so that a bad file fails the run now rather than
+		// an episode minutes in; through Base.Traces, a cache the episodes
+		// then share, when the caller gave one.
+		if _, err := c.Base.Traces.Load(path); err != nil {
 			return fmt.Errorf("train: %w", err)
 		}
 	}
-	// Built as the held-out episodes build them, so that a misspelt
-	// scenario fails now rather than at the first validation.
+	// Built as the held-out episodes build them (a trace through the same
+	// cache), so that a misspelt scenario fails now rather than at the
+	// first validation.
 	for _, scenario := range c.ValidationScenarios {
 		sc := c.Base
 		sc.Scenario = scenario
@@ -285,6 +287,8 @@ type Hooks struct {
 // Train runs PPO from model: a new one (resume nil) or one resumed from a
 // checkpoint, which keeps a better model from before the interruption.
 func Train(ctx context.Context, cfg Config, model *policy.Model, resume *Resume, hooks Hooks) error {
+	// Before Validate, so that the traces it reads are the episodes' copies.
+	cfg = sharingTraces(cfg)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -292,7 +296,6 @@ func Train(ctx context.Context, cfg Config, model *policy.Model, resume *Resume,
 	if err != nil {
 		return err
 	}
-	cfg = sharingTraces(cfg)
 	var recent []float64
 	startIteration, keep := 0, newKeeper(cfg.KeepBy)
 	if resume != nil {
