@@ -103,10 +103,14 @@ func (f *simFlags) config(scenarios ...string) (sim.Config, error) {
 		cfg.InitialReplicas = f.initial
 		cfg.IgnoreDeletionCost = !f.deletionCost
 		cfg.NoSLOGuard = !f.sloGuard
-		if f.scheduler != firstFit {
+		switch f.scheduler {
+		case firstFit:
+		case kubesched.GPUAwareProfile, kubesched.DefaultProfile:
 			if cfg.NewScheduler, err = kubesched.NewFactory(f.scheduler); err != nil {
 				return cfg, fmt.Errorf("--scheduler: %w", err)
 			}
+		default:
+			return cfg, fmt.Errorf("--scheduler: unknown placement %q (known: %s, %s, %s)", f.scheduler, kubesched.GPUAwareProfile, kubesched.DefaultProfile, firstFit)
 		}
 	}
 	if err := cfg.Validate(); err != nil {

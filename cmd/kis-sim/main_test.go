@@ -508,6 +508,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"compare", "--scenarios", "spike,random", "--rate-scale", "4"}, "no scenario is a trace (spike, random)"},
 		{[]string{"train", "--validation-scenarios=", "--rate-scale", "2"}, "no scenario is a trace (none given)"},
 		{[]string{"run", "--loop", "--duration", "1000h"}, "duration must be in [0, 720h0m0s], got 1000h0m0s"},
+		{[]string{"run", "--scheduler", "binpack"}, `--scheduler: unknown placement "binpack" (known: kis-scheduler, default-scheduler, first-fit)`},
 		{[]string{"run", "--scaler", "fixed:30"}, `scaler "fixed:30": want fixed:<replicas in [1, max replicas 20]>`},
 		{[]string{"run", "--scaler", "hpa:gpu=80,cpu=50"}, `unknown parameter "cpu" (known: gpu, queue, tolerance, down)`},
 		{[]string{"eval", "--scalers", "fixed:2,fixed:2"}, `scaler "fixed:2" is listed twice`},
