@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kisproject/kis/sim/autoscale"
 	"github.com/kisproject/kis/sim/eval"
 	"github.com/kisproject/kis/sim/report"
 )
@@ -78,7 +79,7 @@ func newEvalCommand() *cobra.Command {
 	f.add(cmd.Flags())
 	f.addScaling(cmd.Flags())
 	cmd.Flags().StringSliceVar(&scenarios, "scenarios", eval.DefaultScenarios, "comma-separated scenarios: "+scenarioHelp)
-	cmd.Flags().StringSliceVar(&scalers, "scalers", eval.DefaultScalers, "comma-separated autoscalers: "+scalerHelp)
+	cmd.Flags().StringSliceVar(&scalers, "scalers", eval.DefaultScalers, "comma-separated autoscalers: "+autoscale.Known)
 	cmd.Flags().IntVar(&parallel, "parallel", runtime.GOMAXPROCS(0), "runs simulated at once")
 	cmd.Flags().StringVar(&out, "out", "", "directory for each run's time series CSV and SVG plot")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array, one object per scenario x scaler")

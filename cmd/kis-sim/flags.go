@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kisproject/kis/sim"
-	"github.com/kisproject/kis/sim/autoscale"
 	"github.com/kisproject/kis/sim/cluster"
 	"github.com/kisproject/kis/sim/kubesched"
 	"github.com/kisproject/kis/sim/workload"
@@ -128,8 +127,6 @@ func (f *simFlags) config(scenarios ...string) (sim.Config, error) {
 }
 
 const scenarioHelp = "ramp, periodic, random, spike (optionally with parameters, e.g. spike:peak=60,spike=2m) or a trace CSV path"
-
-var scalerHelp = "autoscaler: " + autoscale.Known
 
 // makeOutDir creates an --out directory before the runs that fill it, so
 // that an --out naming a file fails at once, not after them.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kisproject/kis/sim/autoscale"
 	"github.com/kisproject/kis/sim/eval"
 	"github.com/kisproject/kis/sim/report"
 )
@@ -60,7 +61,7 @@ func newRunCommand() *cobra.Command {
 	f.add(cmd.Flags())
 	f.addScaling(cmd.Flags())
 	cmd.Flags().StringVar(&scenario, "scenario", "spike", scenarioHelp)
-	cmd.Flags().StringVar(&scaler, "scaler", "hpa", scalerHelp)
+	cmd.Flags().StringVar(&scaler, "scaler", "hpa", "autoscaler: "+autoscale.Known)
 	cmd.Flags().StringVar(&out, "out", "", "directory for the time series CSV and SVG plot")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd
