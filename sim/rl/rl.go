@@ -146,11 +146,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("train: keep by %q: want %s or %s", c.KeepBy, KeepByReward, KeepByMisses)
 	}
 	if len(c.Patterns) == 0 {
-		return fmt.Errorf("train: no patterns to draw episodes from (known: %v)", traffic.Kinds)
+		return fmt.Errorf("train: no patterns to draw episodes from (known: %s)", traffic.KnownKinds())
 	}
 	for _, k := range c.Patterns {
 		if !slices.Contains(traffic.Kinds, k) {
-			return fmt.Errorf("train: unknown pattern %q (known: %v)", k, traffic.Kinds)
+			return fmt.Errorf("train: unknown pattern %q (known: %s)", k, traffic.KnownKinds())
 		}
 	}
 	// Episodes draw from these lists uniformly, so a name listed twice

@@ -427,7 +427,7 @@ func TestBadEpisodeSettingsRejected(t *testing.T) {
 		{func(c *Config) { c.UncostedShare = -0.1 }, "uncosted share -0.1"},
 		{func(c *Config) { c.BurstyShare = 1.1 }, "bursty share 1.1"},
 		{func(c *Config) { c.Patterns = nil }, "no patterns"},
-		{func(c *Config) { c.Patterns = []traffic.Kind{traffic.Ramp, "square"} }, `unknown pattern "square"`},
+		{func(c *Config) { c.Patterns = []traffic.Kind{traffic.Ramp, "square"} }, `unknown pattern "square" (known: ramp, periodic, random, spike)`},
 		{func(c *Config) { c.Patterns = []traffic.Kind{traffic.Ramp, traffic.Spike, traffic.Ramp} }, `pattern "ramp" is listed twice`},
 		{func(c *Config) { c.ValidationScenarios = []string{"spike", "spike"} }, `validation scenario "spike" is listed twice`},
 		{func(c *Config) { c.ValidationScenarios = []string{"spike", "spkie"} }, `validation scenario "spkie": unknown pattern "spkie"`},

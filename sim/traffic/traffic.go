@@ -43,6 +43,15 @@ const (
 // Kinds lists the synthetic patterns in a stable order.
 var Kinds = []Kind{Ramp, Periodic, Random, Spike}
 
+// KnownKinds is Kinds for an error message: "ramp, periodic, random, spike".
+func KnownKinds() string {
+	names := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}
+
 // Pattern parameterises a synthetic load. Rates are in requests/s.
 type Pattern struct {
 	Kind     Kind
@@ -77,7 +86,7 @@ func DefaultPattern(kind Kind, unit float64) (Pattern, error) {
 		p.Period = 10 * time.Minute
 		p.SpikeLength = 90 * time.Second
 	default:
-		return Pattern{}, fmt.Errorf("unknown pattern %q (known: ramp, periodic, random, spike)", kind)
+		return Pattern{}, fmt.Errorf("unknown pattern %q (known: %s)", kind, KnownKinds())
 	}
 	return p, nil
 }

@@ -159,7 +159,7 @@ func TestArrivalCountMatchesIntensity(t *testing.T) {
 
 func TestParsePatternErrors(t *testing.T) {
 	tests := []struct{ spec, want string }{
-		{"burst", `unknown pattern "burst"`},
+		{"burst", `unknown pattern "burst" (known: ramp, periodic, random, spike)`},
 		{"ramp:peak", `"peak" is not key=value`},
 		{"spike:", `pattern "spike:": nothing follows the colon; "spike" alone takes the defaults`},
 		{"ramp:color=red", `unknown parameter "color"`},
