@@ -17,7 +17,7 @@ export CGO_CFLAGS := -O2 -g -Wno-deprecated-declarations
 # Packages whose code runs goroutines, or is called from several (sim.Live
 # is scraped by kis-sim live's HTTP server while its watch loop syncs it):
 # tested under the race detector.
-RACE_PKGS := ./cmd/kis-sim ./sim ./sim/eval/... ./sim/rl/... ./plugins/gpuaware/telemetry/... ./adapter/... ./gpuexporter/...
+RACE_PKGS := ./cmd/kis-sim ./internal/parallel ./sim ./sim/eval/... ./sim/rl/... ./plugins/gpuaware/telemetry/... ./adapter/... ./gpuexporter/...
 # A count, not a duration: Go 1.26's fuzz coordinator can fail a run bounded
 # by time at its deadline with a bare "context deadline exceeded" and no
 # crasher (go.dev/issue/75804, fixed in Go 1.27); a count sets no deadline.

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/kisproject/kis/internal/parallel"
 	"github.com/kisproject/kis/internal/specparams"
 	"github.com/kisproject/kis/sim"
 )
@@ -112,13 +113,13 @@ func build(base sim.Config, scenario, scaler string) (*sim.Simulation, error) {
 	return s, nil
 }
 
-// Matrix runs every scenario with every scaler on up to parallel
+// Matrix runs every scenario with every scaler on up to workers
 // goroutines (each run is independent and deterministic) and returns the
 // rows in scenario-major order whatever order they finished in. progress,
 // if not nil, is called after each run, from one goroutine at a time.
-func Matrix(ctx context.Context, base sim.Config, scenarios, scalers []string, parallel int, progress func(done, total int, row Row)) ([]Row, error) {
-	if parallel < 1 {
-		return nil, fmt.Errorf("parallel runs %d: want >= 1", parallel)
+func Matrix(ctx context.Context, base sim.Config, scenarios, scalers []string, workers int, progress func(done, total int, row Row)) ([]Row, error) {
+	if workers < 1 {
+		return nil, fmt.Errorf("parallel runs %d: want >= 1", workers)
 	}
 	// A name listed twice would run twice, into two identical rows.
 	for _, list := range []struct {
@@ -163,42 +164,26 @@ func Matrix(ctx context.Context, base sim.Config, scenarios, scalers []string, p
 		}
 	}
 	rows := make([]Row, len(sims))
-	next := make(chan int)
 	var mu sync.Mutex
 	done := 0
-	var wg sync.WaitGroup
-	for range parallel {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				start := time.Now()
-				res, err := sims[i].Run(ctx)
-				if err != nil {
-					// Only ctx ends a run early, and Matrix returns its error.
-					continue
-				}
-				row := NewRow(res, time.Since(start))
-				mu.Lock()
-				rows[i] = row
-				done++
-				if progress != nil {
-					progress(done, len(sims), row)
-				}
-				mu.Unlock()
+	parallel.Each(ctx, len(sims), workers, func() func(int) {
+		return func(i int) {
+			start := time.Now()
+			res, err := sims[i].Run(ctx)
+			if err != nil {
+				// Only ctx ends a run early, and Matrix returns its error.
+				return
 			}
-		}()
-	}
-feed:
-	for i := range sims {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+			row := NewRow(res, time.Since(start))
+			mu.Lock()
+			defer mu.Unlock()
+			rows[i] = row
+			done++
+			if progress != nil {
+				progress(done, len(sims), row)
+			}
 		}
-	}
-	close(next)
-	wg.Wait()
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

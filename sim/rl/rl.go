@@ -10,9 +10,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/kisproject/kis/internal/parallel"
 	"github.com/kisproject/kis/internal/specparams"
 	"github.com/kisproject/kis/policy"
 	"github.com/kisproject/kis/policy/ppo"
@@ -414,28 +414,12 @@ func sharingTraces(cfg Config) Config {
 func rollouts(ctx context.Context, cfg Config, model *policy.Model, iteration int, heldOut bool) ([]episode, error) {
 	eps := make([]episode, cfg.EpisodesPerIteration)
 	errs := make([]error, len(eps))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range cfg.Parallel {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			actor, p := ppo.NewActor(model), policy.NewPolicy(model)
-			for i := range next {
-				eps[i], errs[i] = runEpisode(ctx, cfg, actor, p, heldOut, model.Scales, iteration, i)
-			}
-		}()
-	}
-feed:
-	for i := range eps {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+	parallel.Each(ctx, len(eps), cfg.Parallel, func() func(int) {
+		actor, p := ppo.NewActor(model), policy.NewPolicy(model)
+		return func(i int) {
+			eps[i], errs[i] = runEpisode(ctx, cfg, actor, p, heldOut, model.Scales, iteration, i)
 		}
-	}
-	close(next)
-	wg.Wait()
+	})
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
