@@ -9,9 +9,11 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
+	nodeutil "k8s.io/component-helpers/node/util"
 	"k8s.io/klog/v2"
 
 	"github.com/kisproject/kis/gpuexporter"
@@ -31,7 +35,7 @@ var version = "v0.0.0-dev"
 func main() {
 	fs := pflag.NewFlagSet("kis-gpu-exporter", pflag.ExitOnError)
 	listen := fs.String("listen-address", ":9400", "address of the /metrics endpoint (9400 is DCGM exporter's port)")
-	hostname := fs.String("hostname", os.Getenv("NODE_NAME"), "value of the Hostname label: the Kubernetes node name (default $NODE_NAME, else the host name)")
+	hostname := fs.String("hostname", os.Getenv("NODE_NAME"), "value of the Hostname label: the Kubernetes node name (default $NODE_NAME, else the host name lowercased, as the kubelet names its node)")
 	cacheDir := fs.String("model-cache-dir", "", "node-local model weight cache; each subdirectory is reported as a cached model")
 	minRetry := fs.Duration("nvml-retry-min", time.Second, "first wait before retrying a failed NVML initialisation")
 	maxRetry := fs.Duration("nvml-retry-max", 5*time.Minute, "longest wait between NVML retries")
@@ -46,14 +50,12 @@ func main() {
 		klog.ErrorS(nil, "Unexpected arguments: every setting is a --flag", "args", fs.Args())
 		os.Exit(2)
 	}
-	if *hostname == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			klog.ErrorS(err, "No --hostname and no host name")
-			os.Exit(2)
-		}
-		*hostname = h
+	node, err := nodeName(*hostname)
+	if err != nil {
+		klog.ErrorS(err, "No node name for the Hostname label")
+		os.Exit(2)
 	}
+	*hostname = node
 	if *minRetry <= 0 || *maxRetry < *minRetry {
 		klog.ErrorS(nil, "Want 0 < --nvml-retry-min <= --nvml-retry-max", "min", *minRetry, "max", *maxRetry)
 		os.Exit(2)
@@ -89,4 +91,22 @@ func main() {
 		os.Exit(1)
 	}
 	<-done
+}
+
+// nodeName is the Hostname label's value: the node name GPUAware joins the
+// series on. Without a flag it is the host name as the kubelet
+// canonicalises it into its node name (trimmed, lowercased); a value that
+// no node can be named would join no node, and is refused.
+func nodeName(flag string) (string, error) {
+	name := flag
+	if name == "" {
+		var err error
+		if name, err = nodeutil.GetHostname(""); err != nil {
+			return "", err
+		}
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return "", fmt.Errorf("%q is not a node name: %s", name, strings.Join(errs, "; "))
+	}
+	return name, nil
 }

@@ -6,11 +6,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kisproject/kis/internal/controlplane"
 )
@@ -91,6 +94,9 @@ func TestBinaryRefusesBadSettings(t *testing.T) {
 		{[]string{"--nvml-retry-min=10s", "--nvml-retry-max=1s"}, "Want 0 < --nvml-retry-min <= --nvml-retry-max"},
 		{[]string{"listen-address=:9500"}, `Unexpected arguments: every setting is a --flag" args=["listen-address=:9500"]`},
 		{[]string{"--listen-adress=:9500"}, "unknown flag: --listen-adress"},
+		// The kubelet registers lowercase node names: this one joins none.
+		{[]string{"--hostname=GPU-Node-1"}, `\"GPU-Node-1\" is not a node name: a lowercase RFC 1123 subdomain`},
+		{[]string{"--hostname=gpu node"}, `\"gpu node\" is not a node name`},
 	} {
 		// Bounded: a binary that took the settings would serve until killed.
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -100,5 +106,23 @@ func TestBinaryRefusesBadSettings(t *testing.T) {
 		if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), tc.want) {
 			t.Errorf("%v: %v, output:\n%s\nwant exit status 2 and %q", tc.args, err, out, tc.want)
 		}
+	}
+}
+
+func TestNodeNameIsTheKubeletsForTheHost(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.ToLower(strings.TrimSpace(host))
+	got, err := nodeName("")
+	switch valid := len(validation.IsDNS1123Subdomain(want)) == 0; {
+	case valid && (err != nil || got != want):
+		t.Errorf("nodeName(\"\") = %q, %v; want the host name %q as the kubelet canonicalises it, %q", got, err, host, want)
+	case !valid && err == nil:
+		t.Errorf("nodeName(\"\") = %q for host name %q, which no node can have; want an error", got, host)
+	}
+	if got, err := nodeName("gpu-1.zone-a"); err != nil || got != "gpu-1.zone-a" {
+		t.Errorf(`nodeName("gpu-1.zone-a") = %q, %v; want it unchanged`, got, err)
 	}
 }
