@@ -2,7 +2,6 @@ package adapter
 
 import (
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kisproject/kis/internal/boundedio"
+	"github.com/kisproject/kis/internal/promurl"
 	"github.com/kisproject/kis/internal/strictyaml"
 	"github.com/kisproject/kis/policy"
 )
@@ -187,10 +187,8 @@ func (c *Config) Validate() field.ErrorList {
 	}
 	if c.Prometheus.URL == "" {
 		errs = append(errs, field.Required(field.NewPath("prometheus", "url"), "the Prometheus HTTP API the signals are queried from"))
-	} else if u, err := url.Parse(c.Prometheus.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		// "prometheus:9090" parses as scheme "prometheus": the adapter would
-		// start and then fail every query.
-		errs = append(errs, field.Invalid(field.NewPath("prometheus", "url"), c.Prometheus.URL, "must be an http or https URL with a host, e.g. http://prometheus.monitoring:9090"))
+	} else if err := promurl.Check(c.Prometheus.URL); err != nil {
+		errs = append(errs, field.Invalid(field.NewPath("prometheus", "url"), c.Prometheus.URL, err.Error()))
 	}
 	for _, d := range []struct {
 		name string

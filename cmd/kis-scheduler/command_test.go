@@ -121,7 +121,7 @@ func TestBadTelemetryFlagsStopTheCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--gpu-telemetry-prometheus-url", "prometheus:9090"}, `prometheus URL "prometheus:9090": want an http or https URL with a host`},
+		{[]string{"--gpu-telemetry-prometheus-url", "prometheus:9090"}, `prometheus URL "prometheus:9090": must be an http or https URL with a host`},
 		{[]string{"--gpu-telemetry-prometheus-url", "http://p:9090", "--gpu-telemetry-interval", "0s"}, "--gpu-telemetry-interval and --gpu-telemetry-timeout must be > 0"},
 	} {
 		cmd := newCommand()

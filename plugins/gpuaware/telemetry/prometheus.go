@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	neturl "net/url"
 	"sync"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/klog/v2"
 
+	"github.com/kisproject/kis/internal/promurl"
 	"github.com/kisproject/kis/plugins/gpuaware"
 	"github.com/kisproject/kis/policy"
 )
@@ -46,10 +46,8 @@ var _ gpuaware.Telemetry = (*Prometheus)(nil)
 // NewPrometheus returns a source querying the Prometheus at url. timeout
 // bounds each refresh.
 func NewPrometheus(url string, timeout time.Duration) (*Prometheus, error) {
-	// "prometheus:9090" parses as scheme "prometheus": the scheduler would
-	// start and fail every refresh.
-	if u, err := neturl.Parse(url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("prometheus URL %q: want an http or https URL with a host, e.g. http://prometheus.monitoring:9090", url)
+	if err := promurl.Check(url); err != nil {
+		return nil, fmt.Errorf("prometheus URL %q: %w", url, err)
 	}
 	c, err := promapi.NewClient(promapi.Config{Address: url})
 	if err != nil {

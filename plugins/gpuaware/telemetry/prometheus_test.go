@@ -126,7 +126,7 @@ func TestRunWhileReading(t *testing.T) {
 
 func TestNewPrometheusRefusesAnAddressThatIsNotAURL(t *testing.T) {
 	for _, url := range []string{"prometheus:9090", "http:///api", "ftp://p:21"} {
-		if _, err := NewPrometheus(url, time.Second); err == nil || !strings.Contains(err.Error(), "want an http or https URL with a host") {
+		if _, err := NewPrometheus(url, time.Second); err == nil || !strings.Contains(err.Error(), "must be an http or https URL with a host") {
 			t.Errorf("NewPrometheus(%q) error = %v", url, err)
 		}
 	}
