@@ -42,7 +42,11 @@ type Result struct {
 
 // Point is the state at one sync, for time-series output.
 type Point struct {
-	T           float64 // seconds
+	T float64 // seconds, at the interval's end
+	// Interval is the interval's length in seconds: the sync period, but
+	// the first runs from time zero to the first sync, after a full rate
+	// window. ArrivalRate x Interval is the interval's arrivals.
+	Interval    float64
 	ArrivalRate float64 // arrivals/s in the interval
 	TrueRate    float64 // the scenario's intensity
 	Spec        float64

@@ -844,6 +844,7 @@ func (s *Simulation) closeInterval(now time.Duration, obs policy.Observation) {
 	if s.cfg.RecordSeries {
 		s.res.Series = append(s.res.Series, Point{
 			T:           now.Seconds(),
+			Interval:    length,
 			ArrivalRate: float64(s.iv.arrivals) / length,
 			TrueRate:    s.source.Rate(now),
 			Spec:        float64(s.spec),

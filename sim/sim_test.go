@@ -426,6 +426,28 @@ func TestSeriesCountsMissesPerInterval(t *testing.T) {
 	}
 }
 
+// The series' intervals tile the run from time zero, so that a row's rate
+// times its interval is the requests that arrived in it.
+func TestSeriesIntervalsTileTheRun(t *testing.T) {
+	r := run(t, func(c *sim.Config) { c.Scenario, c.Duration, c.RecordSeries = "spike", 20*time.Minute, true })
+	var arrivals, start float64
+	for i, p := range r.Series {
+		if p.Interval <= 0 || math.Abs(start+p.Interval-p.T) > 1e-9 {
+			t.Fatalf("row %d: interval %v s ending at %v s, want it to start where row %d ended (%v s)", i, p.Interval, p.T, i-1, start)
+		}
+		n := p.ArrivalRate * p.Interval
+		if math.Abs(n-math.Round(n)) > 1e-6 {
+			t.Fatalf("row %d: %v requests/s over %v s is %v requests, not a count", i, p.ArrivalRate, p.Interval, n)
+		}
+		arrivals += math.Round(n)
+		start = p.T
+	}
+	// Those after the last sync are in no row.
+	if !(arrivals > 0 && arrivals <= float64(r.Requests)) || r.Series[0].Interval <= r.Series[1].Interval {
+		t.Errorf("%v arrivals in the series, %d in the run, first interval %v s; want 0 < series <= run and the first interval a full rate window, longer than the sync period", arrivals, r.Requests, r.Series[0].Interval)
+	}
+}
+
 // The SLO guard bounds what a holding policy costs on a ramp it cannot
 // serve with its opening fleet, and touches nothing while the SLO holds.
 func TestSLOGuardBoundsAHoldingPolicy(t *testing.T) {

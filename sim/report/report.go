@@ -20,9 +20,9 @@ import (
 )
 
 // SeriesHeader is the CSV header of WriteSeriesCSV.
-var SeriesHeader = []string{"t_seconds", "arrival_rate", "true_rate", "spec_replicas", "ready_replicas", "gpus", "p95_seconds", "observed_p95_seconds", "over_slo", "reward"}
+var SeriesHeader = []string{"t_seconds", "interval_seconds", "arrival_rate", "true_rate", "spec_replicas", "ready_replicas", "gpus", "p95_seconds", "observed_p95_seconds", "over_slo", "reward"}
 
-// WriteSeriesCSV writes one row per sync. A p95 over no requests is NaN,
+// WriteSeriesCSV writes one row per sync, for the interval it ends. A p95 over no requests is NaN,
 // as curve.csv writes a validation that did not run: 0 would read as fast
 // when nothing finished.
 func WriteSeriesCSV(w io.Writer, series []sim.Point) error {
@@ -32,7 +32,7 @@ func WriteSeriesCSV(w io.Writer, series []sim.Point) error {
 	}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
 	for _, p := range series {
-		rec := []string{f(p.T), f(p.ArrivalRate), f(p.TrueRate), f(p.Spec), f(p.Ready), f(p.GPUs), f(p.P95), f(p.ObservedP95), strconv.FormatInt(p.OverSLO, 10), f(p.Reward)}
+		rec := []string{f(p.T), f(p.Interval), f(p.ArrivalRate), f(p.TrueRate), f(p.Spec), f(p.Ready), f(p.GPUs), f(p.P95), f(p.ObservedP95), strconv.FormatInt(p.OverSLO, 10), f(p.Reward)}
 		if err := cw.Write(rec); err != nil {
 			return err
 		}
