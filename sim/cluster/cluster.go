@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,7 +113,11 @@ func Parse(name string, data []byte) (*Spec, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("%s: %s", name, oneLine(err))
 	}
-	if errs := s.validate(); len(errs) > 0 {
+	errs := wholeNumberErrors(&root)
+	if len(errs) == 0 {
+		errs = s.validate()
+	}
+	if len(errs) > 0 {
 		msgs := make([]string, len(errs))
 		for i, e := range errs {
 			msgs[i] = fmt.Sprintf("%s:%d: %s: %s", name, lineOf(&root, e.path), e.path, e.msg)
@@ -120,6 +125,35 @@ func Parse(name string, data []byte) (*Spec, error) {
 		return nil, errors.New(strings.Join(msgs, "; "))
 	}
 	return &s, nil
+}
+
+// poolIntFields are NodePool's int fields, by their YAML keys.
+var poolIntFields = []string{"count", "gpusPerNode"}
+
+// decimalRE is how a whole number is written in a spec.
+var decimalRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
+
+// wholeNumberErrors finds the pools' int fields not written as decimal
+// whole numbers, which yaml.v3 would decode without a word: 2.5 as 2, and
+// 010 as octal 8.
+func wholeNumberErrors(root *yaml.Node) []fieldError {
+	_, pools := mappingEntry(root.Content[0], "nodePools")
+	if pools == nil || pools.Kind != yaml.SequenceNode {
+		return nil
+	}
+	var errs []fieldError
+	for i, pool := range pools.Content {
+		for _, f := range poolIntFields {
+			_, v := mappingEntry(pool, f)
+			if v != nil && v.Kind == yaml.AliasNode {
+				v = v.Alias
+			}
+			if v != nil && v.Kind == yaml.ScalarNode && !decimalRE.MatchString(v.Value) {
+				errs = append(errs, fieldError{fmt.Sprintf("nodePools[%d].%s", i, f), fmt.Sprintf("must be a whole number written in decimal, got %q", v.Value)})
+			}
+		}
+	}
+	return errs
 }
 
 // oneLine flattens yaml's multi-line error lists.
@@ -148,6 +182,13 @@ func (s *Spec) validate() []fieldError {
 			add(at("name"), "required")
 		case names[p.Name]:
 			add(at("name"), "duplicate pool name %q", p.Name)
+		default:
+			// Nodes are named <pool>-<index>; the name is each node's
+			// kubernetes.io/hostname label too, so it must be a label.
+			last := fmt.Sprintf("%s-%d", p.Name, max(p.Count, 1)-1)
+			for _, msg := range validation.IsDNS1123Label(last) {
+				add(at("name"), "its nodes are named %s-0 to %s: %s", p.Name, last, msg)
+			}
 		}
 		names[p.Name] = true
 		if p.Count <= 0 || p.Count > MaxNodes {

@@ -3,6 +3,8 @@ package cluster
 import (
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -65,6 +67,11 @@ func TestParseErrorsNameFileLineAndField(t *testing.T) {
 		{name: "too many nodes in all", yaml: "nodePools:\n- {name: a, count: 4000, gpuProduct: NVIDIA-L4, gpusPerNode: 1}\n- {name: b, count: 4000}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: "c.yaml:1: nodePools: 8000 nodes in all, more than Kubernetes' 5000"},
 		{name: "too many GPUs a node", yaml: "nodePools:\n- {name: a, count: 1, gpuProduct: NVIDIA-L4, gpusPerNode: 65}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: "nodePools[0].gpusPerNode: must be in [0, 64], got 65"},
 		{name: "no GPUs", yaml: "nodePools:\n- {name: a, count: 1, cpu: 8}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: "c.yaml:1: nodePools: no pool has GPUs, so no replica could run"},
+		// yaml.v3 decodes these into an int without a word: 2 and 8.
+		{name: "a fraction of a node", yaml: "nodePools:\n- {name: a, count: 2.5, gpuProduct: NVIDIA-L4, gpusPerNode: 1}\n", want: `c.yaml:2: nodePools[0].count: must be a whole number written in decimal, got "2.5"`},
+		{name: "an octal count of GPUs", yaml: "nodePools:\n- name: a\n  count: 1\n  gpuProduct: NVIDIA-L4\n  gpusPerNode: 010\n", want: `c.yaml:5: nodePools[0].gpusPerNode: must be a whole number written in decimal, got "010"`},
+		{name: "a pool name no node can have", yaml: "nodePools:\n- {name: H100 pool, count: 2, gpuProduct: NVIDIA-L4, gpusPerNode: 1}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: "c.yaml:2: nodePools[0].name: its nodes are named H100 pool-0 to H100 pool-1: a lowercase RFC 1123 label"},
+		{name: "node names over 63 characters", yaml: "nodePools:\n- {name: " + strings.Repeat("a", 60) + ", count: 200, gpuProduct: NVIDIA-L4, gpusPerNode: 1}\nstartup: {imagePullMBps: 1, remoteLoadMBps: 1, localLoadMBps: 1}\n", want: "-199: must be no more than 63 characters"},
 		{name: "not yaml", yaml: "nodePools: [\n", want: "c.yaml: yaml: line 1: did not find expected node content"},
 		{
 			name: "duplicate pool",
@@ -85,6 +92,20 @@ func TestParseErrorsNameFileLineAndField(t *testing.T) {
 				t.Errorf("error %q does not contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// wholeNumberErrors checks every int field of a pool.
+func TestPoolIntFieldsAreListed(t *testing.T) {
+	var ints []string
+	pool := reflect.TypeFor[NodePool]()
+	for i := range pool.NumField() {
+		if f := pool.Field(i); f.Type.Kind() == reflect.Int {
+			ints = append(ints, f.Tag.Get("yaml"))
+		}
+	}
+	if !slices.Equal(ints, poolIntFields) {
+		t.Errorf("NodePool's int fields are %v; poolIntFields lists %v", ints, poolIntFields)
 	}
 }
 
