@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -208,25 +206,6 @@ func (e *Exporter) collectDevice(ch chan<- prometheus.Metric, idx string, dev nv
 	if procs, ret := dev.GetComputeRunningProcesses(); !e.failed("GetComputeRunningProcesses", ret) {
 		for _, p := range procs {
 			gauge(descProcMem, float64(p.UsedGpuMemory), strconv.FormatUint(uint64(p.Pid), 10))
-		}
-	}
-}
-
-// collectModels reports every entry of the cache directory that is a
-// directory, by name: the model name a pod asks for in its kis.io/model
-// annotation. Hidden entries (in-progress downloads) are skipped.
-func (e *Exporter) collectModels(ch chan<- prometheus.Metric) {
-	if e.cacheDir == "" {
-		return
-	}
-	entries, err := os.ReadDir(e.cacheDir)
-	if err != nil {
-		e.errors["ReadModelCache"]++
-		return
-	}
-	for _, en := range entries {
-		if en.IsDir() && !strings.HasPrefix(en.Name(), ".") {
-			ch <- prometheus.MustNewConstMetric(descModel, prometheus.GaugeValue, 1, e.hostname, en.Name())
 		}
 	}
 }

@@ -36,7 +36,7 @@ func main() {
 	fs := pflag.NewFlagSet("kis-gpu-exporter", pflag.ExitOnError)
 	listen := fs.String("listen-address", ":9400", "address of the /metrics endpoint (9400 is DCGM exporter's port)")
 	hostname := fs.String("hostname", os.Getenv("NODE_NAME"), "value of the Hostname label: the Kubernetes node name (default $NODE_NAME, else the host name lowercased, as the kubelet names its node)")
-	cacheDir := fs.String("model-cache-dir", "", "node-local model weight cache; each subdirectory is reported as a cached model")
+	cacheDir := fs.String("model-cache-dir", "", "node-local model weight cache: a Hugging Face hub cache (HF_HUB_CACHE; models--ORG--NAME is reported as ORG/NAME once downloaded) or one directory per model")
 	minRetry := fs.Duration("nvml-retry-min", time.Second, "first wait before retrying a failed NVML initialisation")
 	maxRetry := fs.Duration("nvml-retry-max", 5*time.Minute, "longest wait between NVML retries")
 	klogFlags := flag.NewFlagSet("klog", flag.ExitOnError)
