@@ -29,7 +29,9 @@ const (
 	MetricModelInfo = policy.ModelCachePresent
 )
 
-var deviceLabels = []string{"gpu", "UUID", "device", "modelName", "Hostname"}
+// deviceLabels end with the GPU's owner, empty while no container holds
+// it (Prometheus drops empty labels).
+var deviceLabels = []string{"gpu", "UUID", "device", "modelName", "Hostname", "namespace", "pod", "container"}
 
 func desc(name, help string, extra ...string) *prometheus.Desc {
 	return prometheus.NewDesc(name, help, append(append([]string{}, deviceLabels...), extra...), nil)
@@ -49,7 +51,7 @@ var (
 	descNVMLUp  = prometheus.NewDesc("kis_gpu_exporter_nvml_up", "1 if NVML is initialised and the devices can be listed.", []string{"Hostname"}, nil)
 	descNVMLErr = prometheus.NewDesc("kis_gpu_exporter_nvml_error_info", "The NVML error that keeps nvml_up at 0.", []string{"Hostname", "error"}, nil)
 	descModel   = prometheus.NewDesc(MetricModelInfo, "1 for each model whose weights are in the node-local cache directory.", []string{"Hostname", "model"}, nil)
-	descErrors  = prometheus.NewDesc("kis_gpu_exporter_nvml_errors_total", "Failed NVML calls, by call.", []string{"Hostname", "call"}, nil)
+	descErrors  = prometheus.NewDesc("kis_gpu_exporter_nvml_errors_total", "Failed NVML calls, and failed reads of the model cache (ReadModelCache) and of the kubelet's pod resources (ListPodResources), by call.", []string{"Hostname", "call"}, nil)
 )
 
 // Exporter is a prometheus.Collector over NVML. It reads the devices at
@@ -59,6 +61,11 @@ type Exporter struct {
 	lib      nvml.Interface
 	hostname string
 	cacheDir string
+	owners   OwnerSource
+
+	// ownersFailing is whether the last owner lookup failed, to log only
+	// its changes.
+	ownersFailing bool
 
 	mu      sync.Mutex
 	up      bool
@@ -69,9 +76,10 @@ type Exporter struct {
 var _ prometheus.Collector = (*Exporter)(nil)
 
 // New returns an exporter that is down until Init succeeds. cacheDir may be
-// empty (no model cache to report).
-func New(lib nvml.Interface, hostname, cacheDir string) *Exporter {
-	return &Exporter{lib: lib, hostname: hostname, cacheDir: cacheDir,
+// empty (no model cache to report), and owners nil (no GPU attributed to
+// a container).
+func New(lib nvml.Interface, hostname, cacheDir string, owners OwnerSource) *Exporter {
+	return &Exporter{lib: lib, hostname: hostname, cacheDir: cacheDir, owners: owners,
 		initErr: errors.New("not initialised yet"), errors: map[string]float64{}}
 }
 
@@ -112,11 +120,23 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 // own series (and counts an error); a device whose identity cannot be read
 // loses its series and reports device_up 0.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	owners, ownersErr := e.gpuOwners()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if ownersErr != nil {
+		e.errors["ListPodResources"]++
+	}
+	if failing := ownersErr != nil; failing != e.ownersFailing {
+		e.ownersFailing = failing
+		if failing {
+			klog.ErrorS(ownersErr, "GPU series lose their namespace, pod and container labels until the kubelet answers")
+		} else {
+			klog.InfoS("GPU owners read from the kubelet again")
+		}
+	}
 	e.collectModels(ch)
 	if e.up {
-		e.collectDevices(ch)
+		e.collectDevices(ch, owners)
 	}
 	up := 0.0
 	if e.up {
@@ -135,6 +155,17 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// gpuOwners asks the owner source, if any, outside the lock: the kubelet
+// may take its time.
+func (e *Exporter) gpuOwners() (map[string]Owner, error) {
+	if e.owners == nil {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ownersTimeout)
+	defer cancel()
+	return e.owners.GPUOwners(ctx)
+}
+
 func (e *Exporter) failed(call string, ret nvml.Return) bool {
 	if ret == nvml.SUCCESS {
 		return false
@@ -143,7 +174,7 @@ func (e *Exporter) failed(call string, ret nvml.Return) bool {
 	return true
 }
 
-func (e *Exporter) collectDevices(ch chan<- prometheus.Metric) {
+func (e *Exporter) collectDevices(ch chan<- prometheus.Metric, owners map[string]Owner) {
 	n, ret := e.lib.DeviceGetCount()
 	if e.failed("DeviceGetCount", ret) {
 		// NVML itself is broken (e.g. the driver went away): report down
@@ -158,11 +189,11 @@ func (e *Exporter) collectDevices(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descDevUp, prometheus.GaugeValue, 0, idx, e.hostname)
 			continue
 		}
-		e.collectDevice(ch, idx, dev)
+		e.collectDevice(ch, idx, dev, owners)
 	}
 }
 
-func (e *Exporter) collectDevice(ch chan<- prometheus.Metric, idx string, dev nvml.Device) {
+func (e *Exporter) collectDevice(ch chan<- prometheus.Metric, idx string, dev nvml.Device, owners map[string]Owner) {
 	uuid, ret := dev.GetUUID()
 	if e.failed("GetUUID", ret) {
 		ch <- prometheus.MustNewConstMetric(descDevUp, prometheus.GaugeValue, 0, idx, e.hostname)
@@ -176,7 +207,8 @@ func (e *Exporter) collectDevice(ch chan<- prometheus.Metric, idx string, dev nv
 	if minor, ret := dev.GetMinorNumber(); !e.failed("GetMinorNumber", ret) {
 		device = "nvidia" + strconv.Itoa(minor)
 	}
-	labels := []string{idx, uuid, device, name, e.hostname}
+	o := owners[uuid]
+	labels := []string{idx, uuid, device, name, e.hostname, o.Namespace, o.Pod, o.Container}
 	gauge := func(d *prometheus.Desc, v float64, extra ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append(labels, extra...)...)
 	}

@@ -125,7 +125,7 @@ func TestTwoGPUsGolden(t *testing.T) {
 			procs: []nvml.ProcessInfo{{Pid: 4242, UsedGpuMemory: 40960 * mib}, {Pid: 4343, UsedGpuMemory: 20480 * mib}}}.device(0),
 		fakeGPU{uuid: "GPU-66666666-7777-8888-9999-000000000000", name: "NVIDIA L4", usedMiB: 0, totalMiB: 23034, temp: 34}.device(1),
 	)
-	e := New(lib, "gpu-node-1", cache)
+	e := New(lib, "gpu-node-1", cache, nil)
 	if err := e.Init(); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestFailingDeviceIsIsolated(t *testing.T) {
 		nil,
 		fakeGPU{uuid: "GPU-c", name: "NVIDIA A100-SXM4-80GB", util: 12, usedMiB: 200, totalMiB: 81920, temp: 41, powerMilliwatts: 90000}.device(2),
 	)
-	e := New(lib, "n", "")
+	e := New(lib, "n", "", nil)
 	if err := e.Init(); err != nil {
 		t.Fatal(err)
 	}
@@ -156,8 +156,8 @@ func TestFailingDeviceIsIsolated(t *testing.T) {
 		`kis_gpu_exporter_device_up{Hostname="n",gpu="0"} 1`,
 		`kis_gpu_exporter_device_up{Hostname="n",gpu="1"} 0`,
 		`kis_gpu_exporter_device_up{Hostname="n",gpu="2"} 1`,
-		`DCGM_FI_DEV_GPU_UTIL{Hostname="n",UUID="GPU-c",device="nvidia2",gpu="2",modelName="NVIDIA A100-SXM4-80GB"} 12`,
-		`DCGM_FI_DEV_FB_USED{Hostname="n",UUID="GPU-a",device="nvidia0",gpu="0",modelName="NVIDIA A100-SXM4-80GB"} 100`,
+		`DCGM_FI_DEV_GPU_UTIL{Hostname="n",UUID="GPU-c",container="",device="nvidia2",gpu="2",modelName="NVIDIA A100-SXM4-80GB",namespace="",pod=""} 12`,
+		`DCGM_FI_DEV_FB_USED{Hostname="n",UUID="GPU-a",container="",device="nvidia0",gpu="0",modelName="NVIDIA A100-SXM4-80GB",namespace="",pod=""} 100`,
 		`kis_gpu_exporter_nvml_errors_total{Hostname="n",call="DeviceGetHandleByIndex"} 1`,
 		`kis_gpu_exporter_nvml_errors_total{Hostname="n",call="GetUtilizationRates"} 1`,
 		`kis_gpu_exporter_nvml_up{Hostname="n"} 1`,
@@ -175,7 +175,7 @@ func TestFailingDeviceIsIsolated(t *testing.T) {
 // the error and no device series, and recovers when a retry succeeds.
 func TestInitFailure(t *testing.T) {
 	lib := fakeLib(nvml.ERROR_LIBRARY_NOT_FOUND, fakeGPU{uuid: "GPU-x", name: "NVIDIA L4", totalMiB: 23034}.device(0))
-	e := New(lib, "cpu-node", "")
+	e := New(lib, "cpu-node", "", nil)
 	if err := e.Init(); err == nil {
 		t.Fatal("want an error")
 	}
@@ -213,7 +213,7 @@ func TestKeepInitialisedRetries(t *testing.T) {
 		}
 		return nvml.SUCCESS
 	}
-	e := New(lib, "n", "")
+	e := New(lib, "n", "", nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

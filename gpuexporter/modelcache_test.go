@@ -43,7 +43,7 @@ func TestModelCacheLayouts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e := New(fakeLib(nvml.SUCCESS), "n", cache)
+	e := New(fakeLib(nvml.SUCCESS), "n", cache, nil)
 	if err := e.Init(); err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ else
 fi
 
 mkdir -p "$WORK/models/llama-3.1-8b"
-"$EXPORTER" --listen-address=127.0.0.1:19400 --hostname=gpu-check --model-cache-dir="$WORK/models" >"$WORK/exporter.log" 2>&1 &
+"$EXPORTER" --listen-address=127.0.0.1:19400 --hostname=gpu-check --model-cache-dir="$WORK/models" --pod-resources-socket= >"$WORK/exporter.log" 2>&1 &
 PIDS+=($!)
 sleep 8
 scrape() { # GPU images often lack curl; their python3 does not

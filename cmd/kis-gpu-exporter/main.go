@@ -37,6 +37,7 @@ func main() {
 	listen := fs.String("listen-address", ":9400", "address of the /metrics endpoint (9400 is DCGM exporter's port)")
 	hostname := fs.String("hostname", os.Getenv("NODE_NAME"), "value of the Hostname label: the Kubernetes node name (default $NODE_NAME, else the host name lowercased, as the kubelet names its node)")
 	cacheDir := fs.String("model-cache-dir", "", "node-local model weight cache: a Hugging Face hub cache (HF_HUB_CACHE; models--ORG--NAME is reported as ORG/NAME once downloaded) or one directory per model")
+	podResources := fs.String("pod-resources-socket", gpuexporter.DefaultPodResourcesSocket, "the kubelet's pod-resources socket, read at each scrape for the namespace, pod and container holding each GPU (DCGM exporter's labels, which the adapter's GPU query selects on); empty: no such labels")
 	minRetry := fs.Duration("nvml-retry-min", time.Second, "first wait before retrying a failed NVML initialisation")
 	maxRetry := fs.Duration("nvml-retry-max", 5*time.Minute, "longest wait between NVML retries")
 	klogFlags := flag.NewFlagSet("klog", flag.ExitOnError)
@@ -63,7 +64,17 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	exp := gpuexporter.New(nvml.New(), *hostname, *cacheDir)
+	var owners gpuexporter.OwnerSource
+	if *podResources != "" {
+		kubelet, err := gpuexporter.NewKubelet(*podResources)
+		if err != nil {
+			klog.ErrorS(err, "No pod-resources client")
+			os.Exit(2)
+		}
+		defer kubelet.Close()
+		owners = kubelet
+	}
+	exp := gpuexporter.New(nvml.New(), *hostname, *cacheDir, owners)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(exp, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -83,7 +94,7 @@ func main() {
 		defer cancel()
 		srv.Shutdown(shutdownCtx)
 	}()
-	klog.InfoS("Starting kis-gpu-exporter", "version", version, "address", *listen, "hostname", *hostname, "modelCacheDir", *cacheDir)
+	klog.InfoS("Starting kis-gpu-exporter", "version", version, "address", *listen, "hostname", *hostname, "modelCacheDir", *cacheDir, "podResourcesSocket", *podResources)
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		klog.ErrorS(err, "Serving /metrics")
 		stop()
