@@ -12,64 +12,16 @@ import (
 	"time"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
-	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/kisproject/kis/gpuexporter/gpuexportertest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const mib = 1 << 20
-
-type fakeGPU struct {
-	uuid, name            string
-	util, memUtil         uint32
-	usedMiB, totalMiB     uint64
-	temp, powerMilliwatts uint32
-	procs                 []nvml.ProcessInfo
-	failUtil              bool
-}
-
-func (g fakeGPU) device(minor int) *mock.Device {
-	return &mock.Device{
-		GetUUIDFunc:        func() (string, nvml.Return) { return g.uuid, nvml.SUCCESS },
-		GetNameFunc:        func() (string, nvml.Return) { return g.name, nvml.SUCCESS },
-		GetMinorNumberFunc: func() (int, nvml.Return) { return minor, nvml.SUCCESS },
-		GetUtilizationRatesFunc: func() (nvml.Utilization, nvml.Return) {
-			if g.failUtil {
-				return nvml.Utilization{}, nvml.ERROR_GPU_IS_LOST
-			}
-			return nvml.Utilization{Gpu: g.util, Memory: g.memUtil}, nvml.SUCCESS
-		},
-		GetMemoryInfoFunc: func() (nvml.Memory, nvml.Return) {
-			return nvml.Memory{Total: g.totalMiB * mib, Used: g.usedMiB * mib, Free: (g.totalMiB - g.usedMiB) * mib}, nvml.SUCCESS
-		},
-		GetTemperatureFunc: func(nvml.TemperatureSensors) (uint32, nvml.Return) { return g.temp, nvml.SUCCESS },
-		GetPowerUsageFunc: func() (uint32, nvml.Return) {
-			if g.powerMilliwatts == 0 {
-				return 0, nvml.ERROR_NOT_SUPPORTED
-			}
-			return g.powerMilliwatts, nvml.SUCCESS
-		},
-		GetMigModeFunc:                 func() (int, int, nvml.Return) { return 0, 0, nvml.SUCCESS },
-		GetComputeRunningProcessesFunc: func() ([]nvml.ProcessInfo, nvml.Return) { return g.procs, nvml.SUCCESS },
-	}
-}
-
-func fakeLib(initRet nvml.Return, devs ...*mock.Device) *mock.Interface {
-	return &mock.Interface{
-		InitFunc:           func() nvml.Return { return initRet },
-		ShutdownFunc:       func() nvml.Return { return nvml.SUCCESS },
-		DeviceGetCountFunc: func() (int, nvml.Return) { return len(devs), nvml.SUCCESS },
-		DeviceGetHandleByIndexFunc: func(i int) (nvml.Device, nvml.Return) {
-			if devs[i] == nil {
-				return nil, nvml.ERROR_GPU_IS_LOST
-			}
-			return devs[i], nvml.SUCCESS
-		},
-	}
-}
 
 // exposition renders what a scrape of e returns, in the text format.
 func exposition(t *testing.T, e *Exporter) string {
@@ -119,11 +71,11 @@ func TestTwoGPUsGolden(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(cache, "README"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	lib := fakeLib(nvml.SUCCESS,
-		fakeGPU{uuid: "GPU-11111111-2222-3333-4444-555555555555", name: "NVIDIA H100 80GB HBM3", util: 87, memUtil: 41,
-			usedMiB: 61440, totalMiB: 81559, temp: 61, powerMilliwatts: 512345,
-			procs: []nvml.ProcessInfo{{Pid: 4242, UsedGpuMemory: 40960 * mib}, {Pid: 4343, UsedGpuMemory: 20480 * mib}}}.device(0),
-		fakeGPU{uuid: "GPU-66666666-7777-8888-9999-000000000000", name: "NVIDIA L4", usedMiB: 0, totalMiB: 23034, temp: 34}.device(1),
+	lib := gpuexportertest.Lib(nvml.SUCCESS,
+		gpuexportertest.GPU{UUID: "GPU-11111111-2222-3333-4444-555555555555", Name: "NVIDIA H100 80GB HBM3", Util: 87, MemUtil: 41,
+			UsedMiB: 61440, TotalMiB: 81559, Temp: 61, PowerMilliwatts: 512345,
+			Procs: []nvml.ProcessInfo{{Pid: 4242, UsedGpuMemory: 40960 * mib}, {Pid: 4343, UsedGpuMemory: 20480 * mib}}}.Device(0),
+		gpuexportertest.GPU{UUID: "GPU-66666666-7777-8888-9999-000000000000", Name: "NVIDIA L4", UsedMiB: 0, TotalMiB: 23034, Temp: 34}.Device(1),
 	)
 	e := New(lib, "gpu-node-1", cache, nil)
 	if err := e.Init(); err != nil {
@@ -142,10 +94,10 @@ func TestTwoGPUsGolden(t *testing.T) {
 // One device's failing calls lose only its own series; a device that
 // cannot be opened reports device_up 0; the other GPU is untouched.
 func TestFailingDeviceIsIsolated(t *testing.T) {
-	lib := fakeLib(nvml.SUCCESS,
-		fakeGPU{uuid: "GPU-a", name: "NVIDIA A100-SXM4-80GB", util: 50, usedMiB: 100, totalMiB: 81920, temp: 40, powerMilliwatts: 100000, failUtil: true}.device(0),
+	lib := gpuexportertest.Lib(nvml.SUCCESS,
+		gpuexportertest.GPU{UUID: "GPU-a", Name: "NVIDIA A100-SXM4-80GB", Util: 50, UsedMiB: 100, TotalMiB: 81920, Temp: 40, PowerMilliwatts: 100000, FailUtil: true}.Device(0),
 		nil,
-		fakeGPU{uuid: "GPU-c", name: "NVIDIA A100-SXM4-80GB", util: 12, usedMiB: 200, totalMiB: 81920, temp: 41, powerMilliwatts: 90000}.device(2),
+		gpuexportertest.GPU{UUID: "GPU-c", Name: "NVIDIA A100-SXM4-80GB", Util: 12, UsedMiB: 200, TotalMiB: 81920, Temp: 41, PowerMilliwatts: 90000}.Device(2),
 	)
 	e := New(lib, "n", "", nil)
 	if err := e.Init(); err != nil {
@@ -174,7 +126,7 @@ func TestFailingDeviceIsIsolated(t *testing.T) {
 // Without a driver NVML's Init fails; the exporter serves nvml_up 0 with
 // the error and no device series, and recovers when a retry succeeds.
 func TestInitFailure(t *testing.T) {
-	lib := fakeLib(nvml.ERROR_LIBRARY_NOT_FOUND, fakeGPU{uuid: "GPU-x", name: "NVIDIA L4", totalMiB: 23034}.device(0))
+	lib := gpuexportertest.Lib(nvml.ERROR_LIBRARY_NOT_FOUND, gpuexportertest.GPU{UUID: "GPU-x", Name: "NVIDIA L4", TotalMiB: 23034}.Device(0))
 	e := New(lib, "cpu-node", "", nil)
 	if err := e.Init(); err == nil {
 		t.Fatal("want an error")
@@ -203,7 +155,7 @@ kis_gpu_exporter_nvml_up{Hostname="cpu-node"} 0
 func TestKeepInitialisedRetries(t *testing.T) {
 	var mu sync.Mutex
 	attempts := 0
-	lib := fakeLib(nvml.ERROR_DRIVER_NOT_LOADED)
+	lib := gpuexportertest.Lib(nvml.ERROR_DRIVER_NOT_LOADED)
 	lib.InitFunc = func() nvml.Return {
 		mu.Lock()
 		defer mu.Unlock()

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
+
+	"github.com/kisproject/kis/gpuexporter/gpuexportertest"
 )
 
 // A cache holding Hugging Face hub repositories, complete and still
@@ -43,7 +45,7 @@ func TestModelCacheLayouts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e := New(fakeLib(nvml.SUCCESS), "n", cache, nil)
+	e := New(gpuexportertest.Lib(nvml.SUCCESS), "n", cache, nil)
 	if err := e.Init(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,48 +1,14 @@
 package gpuexporter
 
 import (
-	"context"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
-	"google.golang.org/grpc"
 	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
+
+	"github.com/kisproject/kis/gpuexporter/gpuexportertest"
 )
-
-// fakeKubelet serves the pod-resources API on a unix socket, as the
-// kubelet does, with a fixed answer.
-type fakeKubelet struct {
-	podresourcesv1.UnimplementedPodResourcesListerServer
-	resp *podresourcesv1.ListPodResourcesResponse
-}
-
-func (f *fakeKubelet) List(context.Context, *podresourcesv1.ListPodResourcesRequest) (*podresourcesv1.ListPodResourcesResponse, error) {
-	return f.resp, nil
-}
-
-func serveFakeKubelet(t *testing.T, resp *podresourcesv1.ListPodResourcesResponse) (socket string, stop func()) {
-	t.Helper()
-	// Unix socket paths are short (108 bytes): t.TempDir() can be longer.
-	dir, err := os.MkdirTemp("", "kis")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	socket = filepath.Join(dir, "kubelet.sock")
-	l, err := net.Listen("unix", socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	podresourcesv1.RegisterPodResourcesListerServer(srv, &fakeKubelet{resp: resp})
-	go srv.Serve(l)
-	t.Cleanup(srv.Stop)
-	return socket, srv.Stop
-}
 
 const (
 	uuidH100 = "GPU-11111111-2222-3333-4444-555555555555"
@@ -56,7 +22,7 @@ const (
 // kubelet stops answering, the series stay, without owners, and the
 // failures are counted.
 func TestGPUSeriesCarryTheirOwner(t *testing.T) {
-	socket, stop := serveFakeKubelet(t, &podresourcesv1.ListPodResourcesResponse{PodResources: []*podresourcesv1.PodResources{
+	socket, stop := gpuexportertest.ServeKubelet(t, &podresourcesv1.ListPodResourcesResponse{PodResources: []*podresourcesv1.PodResources{
 		{Name: "llm-7d9f-abcde", Namespace: "default", Containers: []*podresourcesv1.ContainerResources{
 			{Name: "vllm", Devices: []*podresourcesv1.ContainerDevices{{ResourceName: "nvidia.com/gpu", DeviceIds: []string{uuidH100}}}},
 		}},
@@ -72,9 +38,9 @@ func TestGPUSeriesCarryTheirOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kubelet.Close()
-	lib := fakeLib(nvml.SUCCESS,
-		fakeGPU{uuid: uuidH100, name: "NVIDIA H100 80GB HBM3", util: 87, totalMiB: 81559}.device(0),
-		fakeGPU{uuid: uuidL4, name: "NVIDIA L4", totalMiB: 23034}.device(1),
+	lib := gpuexportertest.Lib(nvml.SUCCESS,
+		gpuexportertest.GPU{UUID: uuidH100, Name: "NVIDIA H100 80GB HBM3", Util: 87, TotalMiB: 81559}.Device(0),
+		gpuexportertest.GPU{UUID: uuidL4, Name: "NVIDIA L4", TotalMiB: 23034}.Device(1),
 	)
 	e := New(lib, "gpu-node-1", "", kubelet)
 	if err := e.Init(); err != nil {

@@ -32,6 +32,8 @@ type fakeVLLM struct {
 	mu sync.Mutex
 	// Rate is completed requests per second.
 	Rate, Waiting, Running, GPUUtil, Ready, Latency float64
+	// NoGPU leaves the GPU series to another exporter.
+	NoGPU bool
 
 	total   float64
 	updated time.Time
@@ -106,7 +108,9 @@ func (f *fakeVLLM) Collect(ch chan<- prometheus.Metric) {
 		cum[le] = uint64(c)
 	}
 	ch <- prometheus.MustNewConstHistogram(descs.latency, uint64(f.total), f.sum, cum, f.namespace, f.pod)
-	ch <- prometheus.MustNewConstMetric(descs.gpu, prometheus.GaugeValue, f.GPUUtil, "0", f.namespace, f.pod)
+	if !f.NoGPU {
+		ch <- prometheus.MustNewConstMetric(descs.gpu, prometheus.GaugeValue, f.GPUUtil, "0", f.namespace, f.pod)
+	}
 	ch <- prometheus.MustNewConstMetric(descs.ready, prometheus.GaugeValue, f.Ready, f.namespace, f.deployment)
 	for _, phase := range []string{"Pending", "Running"} {
 		v := 0.0
