@@ -123,17 +123,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	owners, ownersErr := e.gpuOwners()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if ownersErr != nil {
-		e.errors["ListPodResources"]++
-	}
-	if failing := ownersErr != nil; failing != e.ownersFailing {
-		e.ownersFailing = failing
-		if failing {
-			klog.ErrorS(ownersErr, "GPU series lose their namespace, pod and container labels until the kubelet answers")
-		} else {
-			klog.InfoS("GPU owners read from the kubelet again")
-		}
-	}
+	e.noteOwnersErr(ownersErr)
 	e.collectModels(ch)
 	if e.up {
 		e.collectDevices(ch, owners)
@@ -164,6 +154,22 @@ func (e *Exporter) gpuOwners() (map[string]Owner, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ownersTimeout)
 	defer cancel()
 	return e.owners.GPUOwners(ctx)
+}
+
+// noteOwnersErr counts a failed owner lookup, and logs when lookups
+// start or stop failing.
+func (e *Exporter) noteOwnersErr(err error) {
+	if err != nil {
+		e.errors["ListPodResources"]++
+	}
+	if failing := err != nil; failing != e.ownersFailing {
+		e.ownersFailing = failing
+		if failing {
+			klog.ErrorS(err, "GPU series lose their namespace, pod and container labels until the kubelet answers")
+		} else {
+			klog.InfoS("GPU owners read from the kubelet again")
+		}
+	}
 }
 
 func (e *Exporter) failed(call string, ret nvml.Return) bool {

@@ -15,6 +15,9 @@ import (
 // API.
 const DefaultPodResourcesSocket = "/var/lib/kubelet/pod-resources/kubelet.sock"
 
+// ownersTimeout bounds one List, well inside a scrape's timeout.
+const ownersTimeout = 2 * time.Second
+
 // resourceGPU is the extended resource NVIDIA's device plugin allocates;
 // its device IDs are the GPUs' UUIDs.
 const resourceGPU = "nvidia.com/gpu"
@@ -87,6 +90,3 @@ func gpuOwners(resp *podresourcesv1.ListPodResourcesResponse) map[string]Owner {
 	}
 	return owners
 }
-
-// ownersTimeout bounds one List, well inside a scrape's timeout.
-const ownersTimeout = 2 * time.Second
