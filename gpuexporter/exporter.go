@@ -120,7 +120,12 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 // own series (and counts an error); a device whose identity cannot be read
 // loses its series and reports device_up 0.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
-	owners, ownersErr := e.gpuOwners()
+	// Owners label device series only: without NVML there are none.
+	var owners map[string]Owner
+	var ownersErr error
+	if e.Up() {
+		owners, ownersErr = e.gpuOwners()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.noteOwnersErr(ownersErr)
