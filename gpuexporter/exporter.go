@@ -123,12 +123,15 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	// Owners label device series only: without NVML there are none.
 	var owners map[string]Owner
 	var ownersErr error
-	if e.Up() {
+	lookedUp := e.Up()
+	if lookedUp {
 		owners, ownersErr = e.gpuOwners()
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.noteOwnersErr(ownersErr)
+	if lookedUp {
+		e.noteOwnersErr(ownersErr)
+	}
 	e.collectModels(ch)
 	if e.up {
 		e.collectDevices(ch, owners)
