@@ -253,11 +253,16 @@ func (s *Simulation) typicalColdStart() time.Duration {
 	return s.cfg.ScrapeInterval + s.cfg.SyncPeriod
 }
 
-func (s *Simulation) podRequest(id int32) *PodRequest {
+func (s *Simulation) podRequest(id int32) *PodRequest { return ReplicaRequest(s.prof, id) }
+
+// ReplicaRequest is what replica id of a Deployment serving prof asks of
+// the scheduler: one GPU with the profile's memory, its CPU and memory,
+// and its image and model, as manifests/examples/deployment.yaml asks.
+func ReplicaRequest(prof *workload.Profile, id int32) *PodRequest {
 	return &PodRequest{
-		Name: fmt.Sprintf("%s-%d", s.prof.Name, id), GPUs: 1,
-		GPUMemoryGiB: s.prof.GPUMemoryGiB, CPU: s.prof.CPU, MemoryGiB: s.prof.MemoryGiB,
-		Model: s.prof.Model, Image: s.prof.ServingImage,
+		Name: fmt.Sprintf("%s-%d", prof.Name, id), GPUs: 1,
+		GPUMemoryGiB: prof.GPUMemoryGiB, CPU: prof.CPU, MemoryGiB: prof.MemoryGiB,
+		Model: prof.Model, Image: prof.ServingImage,
 	}
 }
 

@@ -3,3 +3,6 @@ package kubesched
 // DisableEquivalence turns off the PreFilter state reuse, the filter cache
 // and node grouping, so a test can compare placements with and without them.
 func DisableEquivalence(s *Scheduler) { s.noEquivalence = true }
+
+// PodTemplate is the pod KISim hands the scheduler framework for req.
+var PodTemplate = podTemplate
