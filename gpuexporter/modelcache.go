@@ -9,8 +9,9 @@ import (
 )
 
 // The Hugging Face hub cache (HF_HUB_CACHE; vLLM downloads into it) keeps
-// each repository in <type>s--<org>--<name>; the hub forbids "--" in a
-// repository id, so the name maps back to one id.
+// each repository in <type>s--<org>--<name>; huggingface_hub's
+// validate_repo_id refuses "--" in a repository id, so the name maps back
+// to one id.
 const (
 	hubModelPrefix   = "models--"
 	hubIDSeparator   = "--"
