@@ -120,18 +120,9 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 // own series (and counts an error); a device whose identity cannot be read
 // loses its series and reports device_up 0.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
-	// Owners label device series only: without NVML there are none.
-	var owners map[string]Owner
-	var ownersErr error
-	lookedUp := e.Up()
-	if lookedUp {
-		owners, ownersErr = e.gpuOwners()
-	}
+	owners := e.gpuOwners()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if lookedUp {
-		e.noteOwnersErr(ownersErr)
-	}
 	e.collectModels(ch)
 	if e.up {
 		e.collectDevices(ch, owners)
@@ -153,15 +144,21 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// gpuOwners asks the owner source, if any, outside the lock: the kubelet
-// may take its time.
-func (e *Exporter) gpuOwners() (map[string]Owner, error) {
-	if e.owners == nil {
-		return nil, nil
+// gpuOwners asks the owner source, if any, for the GPUs' owners, outside
+// the lock (the kubelet may take its time), and notes the outcome under
+// it. Owners label device series only: without NVML there are none, and
+// no lookup.
+func (e *Exporter) gpuOwners() map[string]Owner {
+	if e.owners == nil || !e.Up() {
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), ownersTimeout)
 	defer cancel()
-	return e.owners.GPUOwners(ctx)
+	owners, err := e.owners.GPUOwners(ctx)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.noteOwnersErr(err)
+	return owners
 }
 
 // noteOwnersErr counts a failed owner lookup, and logs when lookups
