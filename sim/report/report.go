@@ -22,9 +22,9 @@ import (
 // SeriesHeader is the CSV header of WriteSeriesCSV.
 var SeriesHeader = []string{"t_seconds", "interval_seconds", "arrival_rate", "true_rate", "spec_replicas", "ready_replicas", "gpus", "p95_seconds", "observed_p95_seconds", "over_slo", "reward"}
 
-// WriteSeriesCSV writes one row per sync, for the interval it ends. A p95 over no requests is NaN,
-// as curve.csv writes a validation that did not run: 0 would read as fast
-// when nothing finished.
+// WriteSeriesCSV writes one row per sync, for the interval it ends. A p95
+// over no requests is NaN, as curve.csv writes a validation that did not
+// run: 0 would read as fast when nothing finished.
 func WriteSeriesCSV(w io.Writer, series []sim.Point) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(SeriesHeader); err != nil {
