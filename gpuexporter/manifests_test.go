@@ -8,9 +8,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	sigsjson "sigs.k8s.io/json"
-	"sigs.k8s.io/yaml"
 
+	"github.com/kisproject/kis/internal/strictyaml"
 	"github.com/kisproject/kis/plugins/gpuaware"
 )
 
@@ -20,12 +19,8 @@ func readManifest(t *testing.T, path string, into any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strict, err := sigsjson.UnmarshalStrict(js, into); err != nil || len(strict) > 0 {
-		t.Fatalf("%s: %v %v", path, err, strict)
+	if err := strictyaml.Unmarshal(data, into); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 }
 

@@ -6,9 +6,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	sigsjson "sigs.k8s.io/json"
-	"sigs.k8s.io/yaml"
 
+	"github.com/kisproject/kis/internal/strictyaml"
 	"github.com/kisproject/kis/plugins/gpuaware"
 	"github.com/kisproject/kis/sim"
 	"github.com/kisproject/kis/sim/kubesched"
@@ -24,13 +23,9 @@ func TestReplicaMatchesTheExampleDeployment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var dep appsv1.Deployment
-	if strict, err := sigsjson.UnmarshalStrict(js, &dep); err != nil || len(strict) > 0 {
-		t.Fatalf("deployment.yaml: %v %v", err, strict)
+	if err := strictyaml.Unmarshal(data, &dep); err != nil {
+		t.Fatalf("deployment.yaml: %v", err)
 	}
 	prof, err := workload.LookupProfile("llm")
 	if err != nil {
