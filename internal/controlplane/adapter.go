@@ -112,19 +112,33 @@ func (cp *ControlPlane) RegisterExternalMetrics(ctx context.Context, t TB, port 
 	if _, err := agg.ApiregistrationV1().APIServices().Create(ctx, apiService, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	cp.WaitFor(t, "APIService v1beta1.external.metrics.k8s.io Available", 60*time.Second, func() error {
+	// The aggregator's proxy learns of the Available condition from its own
+	// informer, after the status is written: until then it answers 503
+	// "service unavailable" while the status reads Available. Ready means
+	// both, the proxied group answering through the aggregator.
+	cp.WaitFor(t, "APIService v1beta1.external.metrics.k8s.io Available and served through the aggregator", 60*time.Second, func() error {
 		got, err := agg.ApiregistrationV1().APIServices().Get(ctx, apiService.Name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
-		for _, c := range got.Status.Conditions {
-			if c.Type == apiregistrationv1.Available {
-				if c.Status == apiregistrationv1.ConditionTrue {
-					return nil
-				}
-				return fmt.Errorf("%s: %s", c.Reason, c.Message)
-			}
+		if err := availableCondition(got); err != nil {
+			return err
 		}
-		return fmt.Errorf("no Available condition yet")
+		if body, err := cp.Client.CoreV1().RESTClient().Get().AbsPath("/apis/external.metrics.k8s.io/v1beta1").DoRaw(ctx); err != nil {
+			return fmt.Errorf("through the aggregator: %w: %s", err, body)
+		}
+		return nil
 	})
+}
+
+func availableCondition(s *apiregistrationv1.APIService) error {
+	for _, c := range s.Status.Conditions {
+		if c.Type == apiregistrationv1.Available {
+			if c.Status == apiregistrationv1.ConditionTrue {
+				return nil
+			}
+			return fmt.Errorf("%s: %s", c.Reason, c.Message)
+		}
+	}
+	return fmt.Errorf("no Available condition yet")
 }
