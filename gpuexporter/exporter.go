@@ -51,7 +51,7 @@ var (
 	descNVMLUp  = prometheus.NewDesc("kis_gpu_exporter_nvml_up", "1 if NVML is initialised and the devices can be listed.", []string{"Hostname"}, nil)
 	descNVMLErr = prometheus.NewDesc("kis_gpu_exporter_nvml_error_info", "The NVML error that keeps nvml_up at 0.", []string{"Hostname", "error"}, nil)
 	descModel   = prometheus.NewDesc(MetricModelInfo, "1 for each model whose weights are in the node-local cache directory.", []string{"Hostname", "model"}, nil)
-	descErrors  = prometheus.NewDesc("kis_gpu_exporter_nvml_errors_total", "Failed NVML calls, and failed reads of the model cache (ReadModelCache) and of the kubelet's pod resources (ListPodResources), by call.", []string{"Hostname", "call"}, nil)
+	descErrors  = prometheus.NewDesc("kis_gpu_exporter_errors_total", "Failed calls, by call: NVML functions, reads of the model cache (ReadModelCache) and of the kubelet's pod resources (ListPodResources).", []string{"Hostname", "call"}, nil)
 )
 
 // Exporter is a prometheus.Collector over NVML. It reads the devices at

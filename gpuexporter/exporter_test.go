@@ -110,8 +110,8 @@ func TestFailingDeviceIsIsolated(t *testing.T) {
 		`kis_gpu_exporter_device_up{Hostname="n",gpu="2"} 1`,
 		`DCGM_FI_DEV_GPU_UTIL{Hostname="n",UUID="GPU-c",container="",device="nvidia2",gpu="2",modelName="NVIDIA A100-SXM4-80GB",namespace="",pod=""} 12`,
 		`DCGM_FI_DEV_FB_USED{Hostname="n",UUID="GPU-a",container="",device="nvidia0",gpu="0",modelName="NVIDIA A100-SXM4-80GB",namespace="",pod=""} 100`,
-		`kis_gpu_exporter_nvml_errors_total{Hostname="n",call="DeviceGetHandleByIndex"} 1`,
-		`kis_gpu_exporter_nvml_errors_total{Hostname="n",call="GetUtilizationRates"} 1`,
+		`kis_gpu_exporter_errors_total{Hostname="n",call="DeviceGetHandleByIndex"} 1`,
+		`kis_gpu_exporter_errors_total{Hostname="n",call="GetUtilizationRates"} 1`,
 		`kis_gpu_exporter_nvml_up{Hostname="n"} 1`,
 	} {
 		if !strings.Contains(got, want) {

@@ -63,7 +63,7 @@ func TestGPUSeriesCarryTheirOwner(t *testing.T) {
 	got = exposition(t, e)
 	for _, want := range []string{
 		`DCGM_FI_DEV_GPU_UTIL{Hostname="gpu-node-1",UUID="` + uuidH100 + `",container="",device="nvidia0",gpu="0",modelName="NVIDIA H100 80GB HBM3",namespace="",pod=""} 87`,
-		`kis_gpu_exporter_nvml_errors_total{Hostname="gpu-node-1",call="ListPodResources"} 1`,
+		`kis_gpu_exporter_errors_total{Hostname="gpu-node-1",call="ListPodResources"} 1`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("kubelet gone: missing %s in:\n%s", want, got)
