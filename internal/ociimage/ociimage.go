@@ -1,12 +1,13 @@
 // Package ociimage assembles the container image of a Linux binary without
 // a container engine, as ko does for Go programs, so that `make images`
-// works on any machine with Go. An image holds three layers:
+// works on any machine with Go. An image holds two or three layers:
 //
 //   - a base of /etc/passwd and /etc/group (root, and nonroot as 65532, the
 //     distroless convention the manifests' runAsUser relies on), the build
 //     host's CA bundle (Prometheus over https) and a world-writable /tmp;
 //   - for a binary linked dynamically (kis-gpu-exporter: cgo, for NVML),
-//     its program interpreter and shared libraries, copied from the build
+//     its program interpreter and shared libraries (with glibc's, for
+//     what it dlopens), copied from the build
 //     host with the symlinks that lead to them, and /etc/debian_version
 //     when the host has one;
 //   - the binary, as /usr/local/bin/<name>, the entrypoint.
@@ -20,6 +21,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -61,9 +63,11 @@ func Build(binary string, o Options) (v1.Image, error) {
 	base.file("/etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"))
 	base.file("/etc/group", 0o644, []byte("root:x:0:\nnonroot:x:65532:\n"))
 	base.dir("/tmp", 0o777|os.ModeSticky)
-	if err := base.copyFromHost(o.HostRoot, CABundle); err != nil {
-		return nil, fmt.Errorf("the CA bundle (install ca-certificates): %w", err)
+	certs, err := hostCABundle(o.HostRoot)
+	if err != nil {
+		return nil, err
 	}
+	base.file(CABundle, 0o644, certs)
 	layers := []part{{base, "passwd, group, CA bundle, /tmp"}}
 	if info.dynamic() {
 		libs := newTree()
@@ -125,6 +129,27 @@ func Build(binary string, o Options) (v1.Image, error) {
 		}
 	}
 	return mutate.ConfigFile(img, cfg)
+}
+
+// hostCABundles are where Linux distributions keep the bundle, in the
+// order crypto/x509 looks (root_linux.go); the image has it where Go and
+// OpenSSL on Debian look first, CABundle.
+var hostCABundles = []string{
+	CABundle,                           // Debian, Ubuntu, Gentoo
+	"/etc/pki/tls/certs/ca-bundle.crt", // Fedora, RHEL 6
+	"/etc/ssl/ca-bundle.pem",           // openSUSE
+	"/etc/pki/tls/cacert.pem",          // OpenELEC
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", // CentOS, RHEL 7
+	"/etc/ssl/cert.pem", // Alpine
+}
+
+func hostCABundle(root string) ([]byte, error) {
+	for _, p := range hostCABundles {
+		if b, err := os.ReadFile(filepath.Join(root, p)); err == nil {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("no CA bundle on this machine (looked for %s): install ca-certificates", strings.Join(hostCABundles, ", "))
 }
 
 // part is a layer's content and what its history entry says of it.

@@ -362,7 +362,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"missing file", filepath.Join(dir, "absent"), "/", "not a Linux executable"},
 		{"not ELF", script, "/", "not a Linux executable"},
-		{"no CA bundle", static, t.TempDir(), "install ca-certificates"},
+		{"no CA bundle", static, t.TempDir(), "no CA bundle on this machine"},
 		{"no loader", dynamic, bare, "is not on this machine"},
 		{"no libc", dynamic, loaderOnly, "it needs libc.so.6, which is in none of /lib/"},
 	} {
@@ -372,5 +372,25 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("error %v, want one saying %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A host that keeps its bundle elsewhere (Alpine's /etc/ssl/cert.pem)
+// gives the image its bundle where Go looks first.
+func TestCABundleFromAnotherDistribution(t *testing.T) {
+	host := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(host, "etc/ssl"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(host, "etc/ssl/cert.pem"), []byte("alpine certs"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img, err := Build(buildProgram(t, "hello", false), Options{HostRoot: host, Created: created})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := extract(t, img)
+	if got, _ := os.ReadFile(filepath.Join(root, CABundle)); string(got) != "alpine certs" {
+		t.Errorf("%s holds %q, want the host's /etc/ssl/cert.pem", CABundle, got)
 	}
 }
