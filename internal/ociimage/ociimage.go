@@ -6,10 +6,9 @@
 //     distroless convention the manifests' runAsUser relies on), the build
 //     host's CA bundle (Prometheus over https) and a world-writable /tmp;
 //   - for a binary linked dynamically (kis-gpu-exporter: cgo, for NVML),
-//     its program interpreter and shared libraries (with glibc's, for
-//     what it dlopens), copied from the build
-//     host with the symlinks that lead to them, and /etc/debian_version
-//     when the host has one;
+//     its program interpreter and shared libraries (with glibc's, for what
+//     it dlopens), copied from the build host with the symlinks that lead
+//     to them, and /etc/debian_version when the host has one;
 //   - the binary, as /usr/local/bin/<name>, the entrypoint.
 //
 // The image runs as 65532:65532. Every file is owned by root and dated by
