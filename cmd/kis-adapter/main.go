@@ -26,7 +26,7 @@ import (
 	"github.com/kisproject/kis/adapter"
 )
 
-// version is set at build time (make build).
+// version is set at build time (make build, make images).
 var version = "v0.0.0-dev"
 
 type adapterCommand struct {
@@ -41,6 +41,7 @@ func main() {
 	cmd := &adapterCommand{}
 	cmd.Name = "kis-adapter"
 	cmd.Flags().StringVar(&cmd.configPath, "config", "", "path of the adapter configuration file (targets, Prometheus, intervals); see docs/adapter.md")
+	showVersion := cmd.Flags().Bool("version", false, "print the version and exit")
 	logs.AddFlags(cmd.Flags())
 	if err := cmd.Flags().Parse(os.Args[1:]); err != nil {
 		klog.ErrorS(err, "Unable to parse flags")
@@ -50,6 +51,10 @@ func main() {
 	if args := cmd.Flags().Args(); len(args) > 0 {
 		klog.ErrorS(nil, "Unexpected arguments: every setting is a --flag", "args", args)
 		os.Exit(2)
+	}
+	if *showVersion {
+		fmt.Println("kis-adapter", version)
+		return
 	}
 	ctx := genericapiserver.SetupSignalContext()
 	if err := cmd.run(ctx); err != nil {

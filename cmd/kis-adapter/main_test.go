@@ -42,3 +42,12 @@ func TestBinaryRefusesBadSettings(t *testing.T) {
 		}
 	}
 }
+
+// --version answers without a config, with the version make stamps in.
+func TestBinaryPrintsVersion(t *testing.T) {
+	bin := controlplane.BuildBinary(t, t.TempDir(), "./cmd/kis-adapter")
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	if err != nil || string(out) != "kis-adapter "+version+"\n" {
+		t.Errorf("--version: %v, %q", err, out)
+	}
+}

@@ -29,7 +29,7 @@ import (
 	"github.com/kisproject/kis/gpuexporter"
 )
 
-// version is set at build time (make build).
+// version is set at build time (make build, make images).
 var version = "v0.0.0-dev"
 
 func main() {
@@ -40,6 +40,7 @@ func main() {
 	podResources := fs.String("pod-resources-socket", gpuexporter.DefaultPodResourcesSocket, "the kubelet's pod-resources socket, read at each scrape for the namespace, pod and container holding each GPU (DCGM exporter's labels, which the adapter's GPU query selects on); empty: no such labels")
 	minRetry := fs.Duration("nvml-retry-min", time.Second, "first wait before retrying a failed NVML initialisation")
 	maxRetry := fs.Duration("nvml-retry-max", 5*time.Minute, "longest wait between NVML retries")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	klogFlags := flag.NewFlagSet("klog", flag.ExitOnError)
 	klog.InitFlags(klogFlags)
 	fs.AddGoFlagSet(klogFlags)
@@ -50,6 +51,10 @@ func main() {
 	if fs.NArg() > 0 {
 		klog.ErrorS(nil, "Unexpected arguments: every setting is a --flag", "args", fs.Args())
 		os.Exit(2)
+	}
+	if *showVersion {
+		fmt.Println("kis-gpu-exporter", version)
+		return
 	}
 	node, err := nodeName(*hostname)
 	if err != nil {

@@ -126,3 +126,12 @@ func TestNodeNameIsTheKubeletsForTheHost(t *testing.T) {
 		t.Errorf(`nodeName("gpu-1.zone-a") = %q, %v; want it unchanged`, got, err)
 	}
 }
+
+// --version answers at once, with the version make stamps in.
+func TestBinaryPrintsVersion(t *testing.T) {
+	bin := controlplane.BuildBinary(t, t.TempDir(), "./cmd/kis-gpu-exporter")
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	if err != nil || string(out) != "kis-gpu-exporter "+version+"\n" {
+		t.Errorf("--version: %v, %q", err, out)
+	}
+}
