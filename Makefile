@@ -73,11 +73,11 @@ adapter-load: ## print kis-adapter's latency at 200 requests/s, direct and throu
 	./hack/install-prometheus.sh
 	$(GO) test -tags integration -count=1 -v -run '^TestAdapterServesThroughAggregator$$' ./test/integration/ | grep -E 'requests, p50|^(ok|FAIL|---)'
 
-# Images are named $(REGISTRY)/<binary>:$(IMAGE_TAG), as the manifests name
-# them. kis-scheduler and kis-adapter are static (CGO_ENABLED=0: no libc in
+# Images are named $(REGISTRY)/<binary>:$(IMAGE_TAG); without REGISTRY, as
+# the manifests name them (ghcr.io/kisproject). kis-scheduler and kis-adapter are static (CGO_ENABLED=0: no libc in
 # their images); kis-gpu-exporter needs cgo for NVML and takes the build
 # host's libc with it, so build its image on the architecture it runs on.
-REGISTRY ?= ghcr.io/kisproject
+REGISTRY ?=
 IMAGE_TAG ?= $(VERSION)
 IMAGE_BIN := $(BIN)/image
 .PHONY: images
@@ -85,7 +85,7 @@ images: ## build the images of kis-scheduler, kis-adapter and kis-gpu-exporter i
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(IMAGE_BIN)/ ./cmd/kis-scheduler ./cmd/kis-adapter
 	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(IMAGE_BIN)/ ./cmd/kis-gpu-exporter
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./hack/images --out $(BIN)/images \
-	  --repository $(REGISTRY) --tag $(IMAGE_TAG) --version $(VERSION) --revision "$$(git rev-parse HEAD 2>/dev/null)" $(if $(PUSH),--push) \
+	  $(if $(REGISTRY),--repository $(REGISTRY)) --tag $(IMAGE_TAG) --version $(VERSION) --revision "$$(git rev-parse HEAD 2>/dev/null)" $(if $(PUSH),--push) \
 	  $(IMAGE_BIN)/kis-scheduler $(IMAGE_BIN)/kis-adapter $(IMAGE_BIN)/kis-gpu-exporter
 
 .PHONY: gpu-check

@@ -25,9 +25,13 @@ import (
 	"github.com/kisproject/kis/internal/ociimage"
 )
 
+// defaultRepository is where the manifests' images are (a test keeps
+// them in step).
+const defaultRepository = "ghcr.io/kisproject"
+
 func main() {
 	out := flag.String("out", "bin/images", "directory for the image tarballs")
-	repository := flag.String("repository", "ghcr.io/kisproject", "where the images are named (and pushed): REPOSITORY/<binary name>:TAG")
+	repository := flag.String("repository", defaultRepository, "where the images are named (and pushed): REPOSITORY/<binary name>:TAG")
 	tag := flag.String("tag", "", "the images' tag (required)")
 	push := flag.Bool("push", false, "push each image to its repository")
 	version := flag.String("version", "", "the org.opencontainers.image.version label")

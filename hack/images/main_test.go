@@ -1,0 +1,57 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kisproject/kis/internal/strictyaml"
+)
+
+// The manifests deploy the images `make images` names by default: each
+// KIS container is defaultRepository/<binary>, a binary under cmd/.
+func TestManifestsNameTheImagesBuilt(t *testing.T) {
+	specs := map[string]corev1.PodSpec{}
+	for _, f := range []string{"scheduler/deployment.yaml", "adapter/deployment.yaml"} {
+		var d appsv1.Deployment
+		readManifest(t, f, &d)
+		specs[f] = d.Spec.Template.Spec
+	}
+	var ds appsv1.DaemonSet
+	readManifest(t, "gpu-exporter/daemonset.yaml", &ds)
+	specs["gpu-exporter/daemonset.yaml"] = ds.Spec.Template.Spec
+
+	for f, spec := range specs {
+		if len(spec.Containers) != 1 {
+			t.Fatalf("%s: %d containers, want 1", f, len(spec.Containers))
+		}
+		image := spec.Containers[0].Image
+		ref, err := name.NewTag(image, name.StrictValidation)
+		if err != nil {
+			t.Errorf("%s: image %q: %v", f, image, err)
+			continue
+		}
+		binary := filepath.Base(ref.RepositoryStr())
+		if got := ref.Context().Name(); got != defaultRepository+"/"+binary {
+			t.Errorf("%s: image %s is not under %s", f, image, defaultRepository)
+		}
+		if _, err := os.Stat(filepath.Join("../../cmd", binary)); err != nil {
+			t.Errorf("%s: image %s names no binary under cmd/: %v", f, image, err)
+		}
+	}
+}
+
+func readManifest(t *testing.T, path string, into any) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("../../manifests", path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := strictyaml.Unmarshal(data, into); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
