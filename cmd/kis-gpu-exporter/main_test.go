@@ -28,12 +28,7 @@ func TestBinaryWithoutGPU(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := controlplane.BuildBinary(t, t.TempDir(), "./cmd/kis-gpu-exporter")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t)
 	cmd := exec.Command(bin, "--listen-address="+addr, "--hostname=cpu-node", "--model-cache-dir="+dir, "--nvml-retry-min=100ms")
 	var logs strings.Builder
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -42,22 +37,7 @@ func TestBinaryWithoutGPU(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 
-	var body string
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for body == "" {
-		if ctx.Err() != nil {
-			t.Fatalf("no /metrics: %s", logs.String())
-		}
-		resp, err := http.Get("http://" + addr + "/metrics")
-		if err != nil {
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		body = string(b)
-	}
+	body := scrapeOnceUp(t, addr, &logs)
 	for _, want := range []string{`kis_gpu_exporter_nvml_up{Hostname="cpu-node"} 0`, `kis_gpu_exporter_nvml_error_info{Hostname="cpu-node",error="nvml init: `} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, body)
@@ -81,6 +61,36 @@ func TestBinaryWithoutGPU(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("did not stop on SIGTERM")
 	}
+}
+
+// scrapeOnceUp returns the exporter's first /metrics at addr, waiting up
+// to 20 s for it to listen; logs are its output, for the failure.
+func scrapeOnceUp(t *testing.T, addr string, logs *strings.Builder) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return string(b)
+	}
+	t.Fatalf("no /metrics: %s", logs.String())
+	return ""
+}
+
+// freeAddr is a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // Bad settings stop the binary at once with status 2 and say what is wrong.

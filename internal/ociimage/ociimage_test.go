@@ -1,10 +1,7 @@
 package ociimage
 
 import (
-	"archive/tar"
-	"errors"
 	"io"
-	"io/fs"
 	"log"
 	"net/http/httptest"
 	"net/url"
@@ -23,6 +20,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/kisproject/kis/internal/ociimage/ociimagetest"
 )
 
 var created = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
@@ -51,83 +50,6 @@ func build(t *testing.T, binary string) v1.Image {
 	return img
 }
 
-// extract unpacks the image's layers into a directory, as a container
-// runtime does, and returns each path's tar header.
-func extract(t *testing.T, img v1.Image) (string, map[string]*tar.Header) {
-	t.Helper()
-	root := t.TempDir()
-	headers := map[string]*tar.Header{}
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range layers {
-		rc, err := l.Uncompressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := tar.NewReader(rc)
-		for {
-			h, err := tr.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := "/" + strings.TrimSuffix(h.Name, "/")
-			headers[p] = h
-			dst := filepath.Join(root, p)
-			switch h.Typeflag {
-			case tar.TypeDir:
-				err = os.MkdirAll(dst, 0o755)
-			case tar.TypeSymlink:
-				err = os.Symlink(h.Linkname, dst)
-			case tar.TypeReg:
-				var data []byte
-				if data, err = io.ReadAll(tr); err == nil {
-					err = os.WriteFile(dst, data, fs.FileMode(h.Mode).Perm())
-				}
-			default:
-				t.Fatalf("%s: unexpected tar type %c", p, h.Typeflag)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		rc.Close()
-	}
-	return root, headers
-}
-
-// resolveIn follows p's symlinks inside root, reading absolute targets as
-// the container would: relative to root, not to the host.
-func resolveIn(t *testing.T, root, p string) string {
-	t.Helper()
-	for range maxSymlinks {
-		parts := strings.Split(strings.TrimPrefix(path.Clean(p), "/"), "/")
-		cur, linked := "/", false
-		for i, part := range parts {
-			next := path.Join(cur, part)
-			target, err := os.Readlink(filepath.Join(root, next))
-			if err != nil {
-				cur = next
-				continue
-			}
-			if !path.IsAbs(target) {
-				target = path.Join(cur, target)
-			}
-			p, linked = path.Join(append([]string{target}, parts[i+1:]...)...), true
-			break
-		}
-		if !linked {
-			return filepath.Join(root, p)
-		}
-	}
-	t.Fatalf("%s: symlink loop", p)
-	return ""
-}
-
 func TestStaticBinary(t *testing.T) {
 	bin := buildProgram(t, "hello", false)
 	img := build(t, bin)
@@ -154,7 +76,7 @@ func TestStaticBinary(t *testing.T) {
 		t.Errorf("%d history entries, want a base and a binary layer", len(cfg.History))
 	}
 
-	root, headers := extract(t, img)
+	root, headers := ociimagetest.Extract(t, img)
 	var paths []string
 	for p, h := range headers {
 		paths = append(paths, p)
@@ -199,7 +121,7 @@ func TestDynamicBinaryCarriesItsLibraries(t *testing.T) {
 		t.Fatalf("cgo binary inspected as %+v: want an interpreter and libc", info)
 	}
 	img := build(t, bin)
-	root, headers := extract(t, img)
+	root, headers := ociimagetest.Extract(t, img)
 	if _, err := os.Stat(DebianVersion); err == nil {
 		if _, ok := headers[DebianVersion]; !ok {
 			t.Errorf("the host is Debian, and the image lacks %s", DebianVersion)
@@ -213,10 +135,10 @@ func TestDynamicBinaryCarriesItsLibraries(t *testing.T) {
 		t.Errorf("%d history entries, want base, libraries and binary", len(cfg.History))
 	}
 
-	loader := resolveIn(t, root, info.interpreter)
+	loader := ociimagetest.ResolveIn(t, root, info.interpreter)
 	var dirs []string
 	for _, lib := range info.libraries {
-		dirs = append(dirs, filepath.Dir(resolveIn(t, root, lib)))
+		dirs = append(dirs, filepath.Dir(ociimagetest.ResolveIn(t, root, lib)))
 	}
 	args := []string{"--inhibit-cache", "--library-path", strings.Join(dirs, ":")}
 	entry := filepath.Join(root, "usr/local/bin/cgohello")
@@ -389,7 +311,7 @@ func TestCABundleFromAnotherDistribution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, _ := extract(t, img)
+	root, _ := ociimagetest.Extract(t, img)
 	if got, _ := os.ReadFile(filepath.Join(root, CABundle)); string(got) != "alpine certs" {
 		t.Errorf("%s holds %q, want the host's /etc/ssl/cert.pem", CABundle, got)
 	}
