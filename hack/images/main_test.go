@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path"
 	"path/filepath"
 	"testing"
 
@@ -9,11 +10,13 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kisproject/kis/internal/ociimage"
 	"github.com/kisproject/kis/internal/strictyaml"
 )
 
 // The manifests deploy the images `make images` names by default: each
-// KIS container is defaultRepository/<binary>, a binary under cmd/.
+// KIS container is defaultRepository/<binary>, a binary under cmd/, and
+// runs the image's entrypoint.
 func TestManifestsNameTheImagesBuilt(t *testing.T) {
 	specs := map[string]corev1.PodSpec{}
 	for _, f := range []string{"scheduler/deployment.yaml", "adapter/deployment.yaml"} {
@@ -41,6 +44,10 @@ func TestManifestsNameTheImagesBuilt(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join("../../cmd", binary)); err != nil {
 			t.Errorf("%s: image %s names no binary under cmd/: %v", f, image, err)
+		}
+		// The image's entrypoint is the binary; a command replaces it.
+		if cmd := spec.Containers[0].Command; len(cmd) > 0 && cmd[0] != path.Join(ociimage.BinDir, binary) {
+			t.Errorf("%s: command %q runs no binary of the image (%s)", f, cmd, path.Join(ociimage.BinDir, binary))
 		}
 	}
 }
