@@ -74,19 +74,25 @@ adapter-load: ## print kis-adapter's latency at 200 requests/s, direct and throu
 	$(GO) test -tags integration -count=1 -v -run '^TestAdapterServesThroughAggregator$$' ./test/integration/ | grep -E 'requests, p50|^(ok|FAIL|---)'
 
 # Images are named $(REGISTRY)/<binary>:$(IMAGE_TAG); without REGISTRY, as
-# the manifests name them (ghcr.io/kisproject). kis-scheduler and kis-adapter are static (CGO_ENABLED=0: no libc in
-# their images); kis-gpu-exporter needs cgo for NVML and takes the build
-# host's libc with it, so build its image on the architecture it runs on.
+# the manifests name them (ghcr.io/kisproject). kis-scheduler and
+# kis-adapter are static (CGO_ENABLED=0: no libc in their images) and built
+# for each of IMAGE_ARCHS, one multi-platform image each, as Kubernetes'
+# own images are. kis-gpu-exporter needs cgo for NVML and takes the build
+# host's glibc with it: it is built for this machine's architecture only,
+# so build it on the GPU nodes' (arm64 for Grace Hopper).
 REGISTRY ?=
 IMAGE_TAG ?= $(VERSION)
+IMAGE_ARCHS ?= amd64 arm64
 IMAGE_BIN := $(BIN)/image
 .PHONY: images
-images: ## build the images of kis-scheduler, kis-adapter and kis-gpu-exporter into bin/images/*.tar, without a container engine; PUSH=1 pushes them to REGISTRY
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(IMAGE_BIN)/ ./cmd/kis-scheduler ./cmd/kis-adapter
-	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(IMAGE_BIN)/ ./cmd/kis-gpu-exporter
+images: ## build the images of kis-scheduler, kis-adapter (IMAGE_ARCHS) and kis-gpu-exporter into bin/images/*.tar, without a container engine; PUSH=1 pushes them to REGISTRY
+	for arch in $(IMAGE_ARCHS); do \
+	  CGO_ENABLED=0 GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(IMAGE_BIN)/linux_$$arch/ ./cmd/kis-scheduler ./cmd/kis-adapter || exit 1; \
+	done
+	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(IMAGE_BIN)/host/ ./cmd/kis-gpu-exporter
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./hack/images --out $(BIN)/images \
 	  $(if $(REGISTRY),--repository $(REGISTRY)) --tag $(IMAGE_TAG) --version $(VERSION) --revision "$$(git rev-parse HEAD 2>/dev/null)" $(if $(PUSH),--push) \
-	  $(IMAGE_BIN)/kis-scheduler $(IMAGE_BIN)/kis-adapter $(IMAGE_BIN)/kis-gpu-exporter
+	  $(foreach b,kis-scheduler kis-adapter,$(foreach a,$(IMAGE_ARCHS),$(IMAGE_BIN)/linux_$(a)/$(b))) $(IMAGE_BIN)/host/kis-gpu-exporter
 
 .PHONY: gpu-check
 gpu-check: ## on an NVIDIA GPU machine: run kis-gpu-exporter and check its series against nvidia-smi

@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"io"
+	"log"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -11,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
@@ -90,5 +96,61 @@ func readManifest(t *testing.T, path string, into any) {
 	}
 	if err := strictyaml.Unmarshal(data, into); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// Two builds of one program make one pushed index and a tarball per
+// architecture; another program stays a plain image.
+func TestBuildPushesOneImagePerProgram(t *testing.T) {
+	dir := t.TempDir()
+	program := func(arch string) string {
+		out := filepath.Join(dir, arch, "hello")
+		cmd := exec.Command("go", "build", "-o", out, "../../internal/ociimage/testdata/hello")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH="+arch)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, b)
+		}
+		return out
+	}
+	amd64, arm64 := program("amd64"), program("arm64")
+	other := filepath.Join(dir, "other")
+	if err := os.Link(amd64, other); err != nil {
+		t.Fatal(err)
+	}
+	groups := byName([]string{amd64, other, arm64})
+	if len(groups) != 2 || len(groups[0]) != 2 || groups[0][1] != arm64 || groups[1][0] != other {
+		t.Fatalf("grouped as %q", groups)
+	}
+
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	out := filepath.Join(dir, "images")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o := ociimage.Options{HostRoot: "/", Created: time.Unix(0, 0)}
+	for _, g := range groups {
+		if err := build(t.Context(), g, u.Host+"/kis", "v1", out, true, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"hello-amd64.tar", "hello-arm64.tar", "other.tar"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	for program, index := range map[string]bool{"hello": true, "other": false} {
+		ref, err := name.ParseReference(u.Host + "/kis/" + program + ":v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		desc, err := remote.Get(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if desc.MediaType.IsIndex() != index {
+			t.Errorf("%s pushed as %s, want an index: %v", program, desc.MediaType, index)
+		}
 	}
 }

@@ -156,3 +156,24 @@ type part struct {
 	tree *tree
 	what string
 }
+
+// Index joins images of one program built for different architectures
+// into a multi-platform image, as Kubernetes' own images are published, so
+// that each node pulls its own. Two images for one platform are an error.
+func Index(images ...v1.Image) (v1.ImageIndex, error) {
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	seen := map[string]bool{}
+	for _, img := range images {
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return nil, err
+		}
+		p := v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture}
+		if seen[p.String()] {
+			return nil, fmt.Errorf("two images for %s", p.String())
+		}
+		seen[p.String()] = true
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &p}})
+	}
+	return idx, nil
+}

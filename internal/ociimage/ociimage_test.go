@@ -28,12 +28,17 @@ var created = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
 func buildProgram(t *testing.T, dir string, cgo bool) string {
 	t.Helper()
+	return buildProgramFor(t, dir, cgo, runtime.GOARCH)
+}
+
+func buildProgramFor(t *testing.T, dir string, cgo bool, goarch string) string {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), filepath.Base(dir))
 	cmd := exec.Command("go", "build", "-o", out, "./"+dir)
 	cmd.Dir = "testdata"
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH="+goarch)
 	if cgo {
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "GOARCH="+goarch)
 	}
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", dir, err, b)
@@ -314,5 +319,46 @@ func TestCABundleFromAnotherDistribution(t *testing.T) {
 	root, _ := ociimagetest.Extract(t, img)
 	if got, _ := os.ReadFile(filepath.Join(root, CABundle)); string(got) != "alpine certs" {
 		t.Errorf("%s holds %q, want the host's /etc/ssl/cert.pem", CABundle, got)
+	}
+}
+
+// One program for amd64 and arm64 is one multi-platform image: a registry
+// serves each platform its own image.
+func TestIndex(t *testing.T) {
+	var images []v1.Image
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := Build(buildProgramFor(t, "hello", false, arch), Options{HostRoot: "/", Created: created})
+		if err != nil {
+			t.Fatal(err)
+		}
+		images = append(images, img)
+	}
+	idx, err := Index(images...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	ref, err := name.NewTag(u.Host + "/kisproject/hello:v1.2.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(ref, idx); err != nil {
+		t.Fatal(err)
+	}
+	for i, arch := range []string{"amd64", "arm64"} {
+		pulled, err := remote.Image(ref, remote.WithPlatform(v1.Platform{OS: "linux", Architecture: arch}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := pulled.Digest()
+		want, _ := images[i].Digest()
+		if got != want {
+			t.Errorf("linux/%s pulls %s, want %s", arch, got, want)
+		}
+	}
+	if _, err := Index(images[0], images[0]); err == nil || !strings.Contains(err.Error(), "two images for linux/") {
+		t.Errorf("two amd64 images: error %v", err)
 	}
 }
