@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"log"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -15,13 +11,13 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kisproject/kis/internal/controlplane"
 	"github.com/kisproject/kis/internal/ociimage"
+	"github.com/kisproject/kis/internal/ociimage/ociimagetest"
 	"github.com/kisproject/kis/internal/strictyaml"
 )
 
@@ -122,16 +118,14 @@ func TestBuildPushesOneImagePerProgram(t *testing.T) {
 		t.Fatalf("grouped as %q", groups)
 	}
 
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
+	host := ociimagetest.Registry(t)
 	out := filepath.Join(dir, "images")
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	o := ociimage.Options{HostRoot: "/", Created: time.Unix(0, 0)}
 	for _, g := range groups {
-		if err := build(t.Context(), g, u.Host+"/kis", "v1", out, true, o); err != nil {
+		if err := build(t.Context(), g, host+"/kis", "v1", out, true, o); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -141,7 +135,7 @@ func TestBuildPushesOneImagePerProgram(t *testing.T) {
 		}
 	}
 	for program, index := range map[string]bool{"hello": true, "other": false} {
-		ref, err := name.ParseReference(u.Host + "/kis/" + program + ":v1")
+		ref, err := name.ParseReference(host + "/kis/" + program + ":v1")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,10 +1,6 @@
 package ociimage
 
 import (
-	"io"
-	"log"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -16,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -204,10 +199,7 @@ func TestTarballAndPush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	ref, err := name.NewTag(u.Host + "/kisproject/hello:v1.2.3")
+	ref, err := name.NewTag(ociimagetest.Registry(t) + "/kisproject/hello:v1.2.3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,10 +329,7 @@ func TestIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	ref, err := name.NewTag(u.Host + "/kisproject/hello:v1.2.3")
+	ref, err := name.NewTag(ociimagetest.Registry(t) + "/kisproject/hello:v1.2.3")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
 // Package ociimagetest unpacks images as a container runtime would, for
-// tests that run what an image holds.
+// tests that run what an image holds, and serves a registry to push to.
 package ociimagetest
 
 import (
@@ -7,12 +7,16 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -91,4 +95,18 @@ func ResolveIn(t testing.TB, root, p string) string {
 	}
 	t.Fatalf("%s: symlink loop", p)
 	return ""
+}
+
+// Registry serves an in-memory registry on loopback until the test ends
+// and returns its host:port, under which images can be named and pushed
+// (go-containerregistry speaks plain http to loopback registries).
+func Registry(t testing.TB) string {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
 }
