@@ -43,16 +43,8 @@ func TestImageRunsOnItsOwnLibraries(t *testing.T) {
 		t.Fatalf("building the stand-in NVML: %v\n%s", err, out)
 	}
 
-	addr := freeAddr(t)
-	cmd := exec.Command(loader, "--inhibit-cache", "--library-path", libDir, filepath.Join(root, "usr/local/bin/kis-gpu-exporter"),
-		"--listen-address="+addr, "--hostname=image-node", "--pod-resources-socket=")
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	body := scrapeOnceUp(t, addr, &logs)
+	cmd, body, logs := startExporter(t, loader, "--inhibit-cache", "--library-path", libDir, filepath.Join(root, "usr/local/bin/kis-gpu-exporter"),
+		"--hostname=image-node", "--pod-resources-socket=")
 	if !strings.Contains(body, `kis_gpu_exporter_nvml_up{Hostname="image-node"} 1`) {
 		t.Fatalf("NVML not up from the image:\n%s\nlogs:\n%s", body, logs.String())
 	}

@@ -28,16 +28,7 @@ func TestBinaryWithoutGPU(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := controlplane.BuildBinary(t, t.TempDir(), "./cmd/kis-gpu-exporter")
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "--listen-address="+addr, "--hostname=cpu-node", "--model-cache-dir="+dir, "--nvml-retry-min=100ms")
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-
-	body := scrapeOnceUp(t, addr, &logs)
+	cmd, body, logs := startExporter(t, bin, "--hostname=cpu-node", "--model-cache-dir="+dir, "--nvml-retry-min=100ms")
 	for _, want := range []string{`kis_gpu_exporter_nvml_up{Hostname="cpu-node"} 0`, `kis_gpu_exporter_nvml_error_info{Hostname="cpu-node",error="nvml init: `} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, body)
@@ -63,34 +54,36 @@ func TestBinaryWithoutGPU(t *testing.T) {
 	}
 }
 
-// scrapeOnceUp returns the exporter's first /metrics at addr, waiting up
-// to 20 s for it to listen; logs are its output, for the failure.
-func scrapeOnceUp(t *testing.T, addr string, logs *strings.Builder) string {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/metrics")
-		if err != nil {
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return string(b)
-	}
-	t.Fatalf("no /metrics: %s", logs.String())
-	return ""
-}
-
-// freeAddr is a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
+// startExporter runs argv (the exporter, or a loader running it) with
+// --listen-address on a free loopback port, until the test ends, and
+// returns the process, its first /metrics (waiting up to 20 s for it to
+// listen) and its output so far and to come.
+func startExporter(t *testing.T, argv ...string) (*exec.Cmd, string, *strings.Builder) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(argv[0], append(argv[1:], "--listen-address="+addr)...)
+	logs := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return cmd, string(b), logs
+	}
+	t.Fatalf("no /metrics: %s", logs.String())
+	return nil, "", nil
 }
 
 // Bad settings stop the binary at once with status 2 and say what is wrong.
