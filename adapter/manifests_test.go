@@ -1,7 +1,6 @@
 package adapter
 
 import (
-	"os"
 	"testing"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -17,13 +16,9 @@ func TestShippedManifestsAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile("../manifests/examples/hpa.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var hpa autoscalingv2.HorizontalPodAutoscaler
-	if err := strictyaml.Unmarshal(data, &hpa); err != nil {
-		t.Fatalf("hpa.yaml: %v", err)
+	if err := strictyaml.UnmarshalFile("../manifests/examples/hpa.yaml", &hpa); err != nil {
+		t.Fatal(err)
 	}
 	tg := cfg.Targets[0]
 	if hpa.Namespace != tg.Namespace || hpa.Spec.ScaleTargetRef.Name != tg.ScaleTargetRef.Name || hpa.Spec.ScaleTargetRef.Kind != tg.ScaleTargetRef.Kind {

@@ -1,7 +1,6 @@
 package gpuexporter
 
 import (
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -12,17 +11,6 @@ import (
 	"github.com/kisproject/kis/internal/strictyaml"
 	"github.com/kisproject/kis/plugins/gpuaware"
 )
-
-func readManifest(t *testing.T, path string, into any) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := strictyaml.Unmarshal(data, into); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
 
 // hostPathAt is the node directory that pod mounts at mountPath in
 // container, "" if none.
@@ -45,9 +33,13 @@ func hostPathAt(spec corev1.PodSpec, container int, mountPath string) string {
 // report it: cache locality works as shipped.
 func TestExampleDeploymentUsesTheExportersCache(t *testing.T) {
 	var ds appsv1.DaemonSet
-	readManifest(t, "../manifests/gpu-exporter/daemonset.yaml", &ds)
+	if err := strictyaml.UnmarshalFile("../manifests/gpu-exporter/daemonset.yaml", &ds); err != nil {
+		t.Fatal(err)
+	}
 	var dep appsv1.Deployment
-	readManifest(t, "../manifests/examples/deployment.yaml", &dep)
+	if err := strictyaml.UnmarshalFile("../manifests/examples/deployment.yaml", &dep); err != nil {
+		t.Fatal(err)
+	}
 
 	exporter := ds.Spec.Template.Spec
 	var cacheDir string

@@ -8,6 +8,7 @@ package strictyaml
 import (
 	"fmt"
 	"math"
+	"os"
 
 	yamlv3 "go.yaml.in/yaml/v3"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -36,6 +37,19 @@ func Unmarshal(data []byte, v any) error {
 		return err
 	}
 	return utilerrors.NewAggregate(strictErrs)
+}
+
+// UnmarshalFile decodes the YAML file at path into v, as Unmarshal does;
+// a decoding error names the file.
+func UnmarshalFile(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 // check walks n, at path p (nil at the document's root). Aliases are not

@@ -1,6 +1,10 @@
 package strictyaml
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -69,5 +73,28 @@ func TestUnmarshalLeavesStringsAndAliases(t *testing.T) {
 	err := Unmarshal([]byte("slo: &s .inf\ntargets:\n- weight: *s\n"), &s)
 	if err == nil || strings.Count(err.Error(), "finite") != 1 {
 		t.Errorf("error %v, want one non-finite number, at its anchor", err)
+	}
+}
+
+// A file's problems are named with the file; a missing file is the
+// operating system's error, which names it too.
+func TestUnmarshalFile(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.yaml"), filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(good, []byte("name: a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("name: a\nnmae: b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var s spec
+	if err := UnmarshalFile(good, &s); err != nil || s.Name != "a" {
+		t.Errorf("good file: %v, %+v", err, s)
+	}
+	if err := UnmarshalFile(bad, &s); err == nil || !strings.HasPrefix(err.Error(), bad+": ") || !strings.Contains(err.Error(), "nmae") {
+		t.Errorf("bad file: %v", err)
+	}
+	if err := UnmarshalFile(filepath.Join(dir, "absent.yaml"), &s); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "absent.yaml") {
+		t.Errorf("absent file: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package kubesched_test
 
 import (
-	"os"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -19,13 +18,9 @@ import (
 // memory and model for GPUAware, and the same image; the profile's
 // calibration (docs/calibration.md) is of that Deployment.
 func TestReplicaMatchesTheExampleDeployment(t *testing.T) {
-	data, err := os.ReadFile("../../manifests/examples/deployment.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var dep appsv1.Deployment
-	if err := strictyaml.Unmarshal(data, &dep); err != nil {
-		t.Fatalf("deployment.yaml: %v", err)
+	if err := strictyaml.UnmarshalFile("../../manifests/examples/deployment.yaml", &dep); err != nil {
+		t.Fatal(err)
 	}
 	prof, err := workload.LookupProfile("llm")
 	if err != nil {
