@@ -244,7 +244,7 @@ func initialReplicas(cfg Config, scaler autoscale.Autoscaler, env autoscale.Env,
 // fresh pod fits, plus a scrape and a sync: the lead time a proactive
 // scaler must look ahead.
 func (s *Simulation) typicalColdStart() time.Duration {
-	req := s.podRequest(0)
+	req := ReplicaRequest(s.prof, 0)
 	for _, n := range s.nodes {
 		if n.GPUs > 0 && n.Pool.GPUMemory() >= req.GPUMemoryGiB {
 			return s.startupTime(n) + s.cfg.ScrapeInterval + s.cfg.SyncPeriod
@@ -252,8 +252,6 @@ func (s *Simulation) typicalColdStart() time.Duration {
 	}
 	return s.cfg.ScrapeInterval + s.cfg.SyncPeriod
 }
-
-func (s *Simulation) podRequest(id int32) *PodRequest { return ReplicaRequest(s.prof, id) }
 
 // ReplicaRequest is what replica id of a Deployment serving prof asks of
 // the scheduler: one GPU with the profile's memory, its CPU and memory,
@@ -426,7 +424,7 @@ func (s *Simulation) createPod() {
 }
 
 func (s *Simulation) bind(p *pod) bool {
-	i, err := s.sched.Schedule(s.podRequest(p.id), s.nodes)
+	i, err := s.sched.Schedule(ReplicaRequest(s.prof, p.id), s.nodes)
 	if err != nil {
 		if !errors.Is(err, ErrUnschedulable) {
 			// A scheduler failure is a bug in the profile or the simulator,
@@ -503,7 +501,7 @@ func (s *Simulation) releaseGPU(p *pod) {
 	if p.holdsGPU() {
 		s.nodes[p.node].GPUsUsed--
 		s.allocated--
-		s.sched.Unbind(s.podRequest(p.id), p.node)
+		s.sched.Unbind(ReplicaRequest(s.prof, p.id), p.node)
 	}
 	if p.phase == phaseUnscheduled {
 		s.unschedulable--
