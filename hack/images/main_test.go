@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -27,12 +26,11 @@ import (
 func TestManifestsNameTheImagesBuilt(t *testing.T) {
 	for f, spec := range manifestPods(t) {
 		image := spec.Containers[0].Image
-		ref, err := name.NewTag(image, name.StrictValidation)
+		ref, binary, err := parseImage(image)
 		if err != nil {
 			t.Errorf("%s: image %q: %v", f, image, err)
 			continue
 		}
-		binary := filepath.Base(ref.RepositoryStr())
 		if got := ref.Context().Name(); got != defaultRepository+"/"+binary {
 			t.Errorf("%s: image %s is not under %s", f, image, defaultRepository)
 		}
@@ -53,7 +51,10 @@ func TestManifestArgsAreFlagsOfTheBinaries(t *testing.T) {
 	dir := t.TempDir()
 	for f, spec := range manifestPods(t) {
 		c := spec.Containers[0]
-		binary := path.Base(strings.SplitN(c.Image, ":", 2)[0])
+		_, binary, err := parseImage(c.Image)
+		if err != nil {
+			t.Fatalf("%s: image %q: %v", f, c.Image, err)
+		}
 		bin := controlplane.BuildBinary(t, dir, "./cmd/"+binary)
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		out, err := exec.CommandContext(ctx, bin, append(c.Args, "--version")...).CombinedOutput()
@@ -64,17 +65,28 @@ func TestManifestArgsAreFlagsOfTheBinaries(t *testing.T) {
 	}
 }
 
+// parseImage parses a manifest's image reference and names the binary
+// its repository is for.
+func parseImage(image string) (name.Tag, string, error) {
+	ref, err := name.NewTag(image, name.StrictValidation)
+	return ref, path.Base(ref.RepositoryStr()), err
+}
+
 // manifestPods are the pod specs of the three KIS workloads, by manifest.
 func manifestPods(t *testing.T) map[string]corev1.PodSpec {
 	t.Helper()
 	specs := map[string]corev1.PodSpec{}
 	for _, f := range []string{"scheduler/deployment.yaml", "adapter/deployment.yaml"} {
 		var d appsv1.Deployment
-		readManifest(t, f, &d)
+		if err := strictyaml.UnmarshalFile(filepath.Join("../../manifests", f), &d); err != nil {
+			t.Fatal(err)
+		}
 		specs[f] = d.Spec.Template.Spec
 	}
 	var ds appsv1.DaemonSet
-	readManifest(t, "gpu-exporter/daemonset.yaml", &ds)
+	if err := strictyaml.UnmarshalFile("../../manifests/gpu-exporter/daemonset.yaml", &ds); err != nil {
+		t.Fatal(err)
+	}
 	specs["gpu-exporter/daemonset.yaml"] = ds.Spec.Template.Spec
 	for f, spec := range specs {
 		if len(spec.Containers) != 1 {
@@ -82,17 +94,6 @@ func manifestPods(t *testing.T) map[string]corev1.PodSpec {
 		}
 	}
 	return specs
-}
-
-func readManifest(t *testing.T, path string, into any) {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("../../manifests", path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := strictyaml.Unmarshal(data, into); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
 }
 
 // Two builds of one program make one pushed index and a tarball per
