@@ -235,7 +235,7 @@ func (l *Live) Collect(ch chan<- prometheus.Metric) {
 			gauge(descFBUsed, min(usedMiB, totalMiB), labels...)
 			gauge(descFBFree, max(0, totalMiB-usedMiB), labels...)
 		}
-		for _, model := range n.Pool.Cached.Models {
+		for _, model := range n.Cached().Models {
 			gauge(descModelHit, 1, n.Name, model)
 		}
 	}

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -140,5 +142,62 @@ func TestLiveScrapesWhileItSyncs(t *testing.T) {
 	}
 	if lastSuccess == 0 || lastCompleted == 0 {
 		t.Fatalf("five minutes of syncs served nothing: %s %v, Stats %d", success, lastSuccess, lastCompleted)
+	}
+}
+
+// With startup.keepFetched a node keeps the weights its first replica
+// downloaded: from then on the exporter's gauge reports them, and the next
+// replica on that node loads from local disk. Without it the node stays as
+// its pool was, and every replica downloads.
+func TestLiveNodeKeepsFetchedWeights(t *testing.T) {
+	const model = `kis_model_cache_present{Hostname="a100-0",model="meta-llama/Llama-3.1-8B-Instruct"} 1`
+	// The LLM profile's 16 GiB of weights at the default spec's 180 MB/s
+	// remote and 900 MB/s local, then its 64 s of engine start-up.
+	remote := 16*(1<<30)/180e6 + 64.0
+	local := 16*(1<<30)/900e6 + 64.0
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keepFetched=%v", keep), func(t *testing.T) {
+			cfg := DefaultConfig()
+			spec := *cfg.Cluster
+			spec.Startup.KeepFetched = keep
+			cfg.Cluster = &spec
+			cfg.Scenario = "ramp:base=2,peak=2,duration=20m"
+			clk := clocktesting.NewFakePassiveClock(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
+			l, err := NewLive(cfg, "default", "llm", clk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			load := func(name string) float64 {
+				t.Helper()
+				clk.SetTime(clk.Now().Add(time.Second))
+				l.Sync([]LivePod{{Name: name, Node: "a100-0", Running: true}}, 1)
+				p := l.byName[name]
+				// Only the second replica finds the first one's weights.
+				if got, want := strings.Contains(scrapeLive(t, l), model), keep && name == "second"; got != want {
+					t.Errorf("while %s loads, a100-0 reports the model cached: %v, want %v", name, got, want)
+				}
+				clk.SetTime(clk.Now().Add(4 * time.Minute))
+				l.Sync([]LivePod{{Name: name, Node: "a100-0", Running: true}}, 1)
+				if p.phase != phaseReady {
+					t.Fatalf("%s not Ready four minutes after it started", name)
+				}
+				return (p.readyAt - p.runningSince).Seconds()
+			}
+			if got := load("first"); math.Abs(got-remote) > 1e-6 {
+				t.Errorf("first replica loaded in %.3f s, want %.3f (remote)", got, remote)
+			}
+			if got := strings.Contains(scrapeLive(t, l), model); got != keep {
+				t.Errorf("after the first replica, a100-0 reports the model cached: %v, want %v", got, keep)
+			}
+			clk.SetTime(clk.Now().Add(time.Second))
+			l.Sync(nil, 0) // the first replica goes
+			want := remote
+			if keep {
+				want = local
+			}
+			if got := load("second"); math.Abs(got-want) > 1e-6 {
+				t.Errorf("second replica on the same node loaded in %.3f s, want %.3f", got, want)
+			}
+		})
 	}
 }

@@ -20,13 +20,36 @@ type Node struct {
 	Pool     *cluster.NodePool
 	GPUs     int
 	GPUsUsed int
+	// cached starts as the pool's lists and, when the cluster keeps what
+	// it fetches, grows by what replicas fetch. It grows by copying, never
+	// in place, so the pool's lists and those Cached handed out stay as
+	// they were.
+	cached cluster.Cache
 }
 
 // CachesImage reports whether the node holds image on local disk.
-func (n *Node) CachesImage(image string) bool { return slices.Contains(n.Pool.Cached.Images, image) }
+func (n *Node) CachesImage(image string) bool { return slices.Contains(n.cached.Images, image) }
 
 // CachesModel reports whether the node holds model's weights on local disk.
-func (n *Node) CachesModel(model string) bool { return slices.Contains(n.Pool.Cached.Models, model) }
+func (n *Node) CachesModel(model string) bool { return slices.Contains(n.cached.Models, model) }
+
+// Cached is what the node holds on local disk now. The lists are the
+// node's own: callers must not modify them.
+func (n *Node) Cached() cluster.Cache { return n.cached }
+
+// keepImage records that a replica pulled image onto the node.
+func (n *Node) keepImage(image string) {
+	if !n.CachesImage(image) {
+		n.cached.Images = append(slices.Clip(n.cached.Images), image)
+	}
+}
+
+// keepModel records that a replica loaded model's weights onto the node.
+func (n *Node) keepModel(model string) {
+	if !n.CachesModel(model) {
+		n.cached.Models = append(slices.Clip(n.cached.Models), model)
+	}
+}
 
 // NodesOf expands a spec's pools into nodes named <pool>-<index>, in spec
 // order, with no GPUs in use.
@@ -35,7 +58,7 @@ func NodesOf(spec *cluster.Spec) []*Node {
 	for pi := range spec.NodePools {
 		pool := &spec.NodePools[pi]
 		for i := 0; i < pool.Count; i++ {
-			nodes = append(nodes, &Node{Name: pool.Name + "-" + strconv.Itoa(i), Pool: pool, GPUs: pool.GPUsPerNode})
+			nodes = append(nodes, &Node{Name: pool.Name + "-" + strconv.Itoa(i), Pool: pool, GPUs: pool.GPUsPerNode, cached: pool.Cached})
 		}
 	}
 	return nodes
@@ -75,10 +98,13 @@ type NodeObserver interface {
 	ObserveNodes(stats []NodeStats)
 }
 
-// NodeStats is one node's GPU load as a GPU exporter would report it.
+// NodeStats is one node's GPU load as a GPU exporter would report it, and
+// what its disk holds, as the exporter's model-cache scan and the kubelet's
+// node status report it.
 type NodeStats struct {
 	GPUUtilPercent        float64
 	GPUMemoryUsedFraction float64
+	Cached                cluster.Cache
 }
 
 // SchedulerFactory builds a run's scheduler over its nodes. c is the run's

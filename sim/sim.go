@@ -413,6 +413,12 @@ func (s *Simulation) startWarm() {
 		s.unscheduled = append(s.unscheduled, p)
 		return
 	}
+	if s.cfg.Cluster.Startup.KeepFetched {
+		// It fetched the image and the weights before time zero.
+		n := s.nodes[p.node]
+		n.keepImage(s.prof.ServingImage)
+		n.keepModel(s.prof.Model)
+	}
 	s.becomeReady(p)
 }
 
@@ -466,6 +472,9 @@ func (s *Simulation) stepLifecycle(p *pod) {
 	case phasePulling:
 		p.phase = phaseStarting
 		p.runningSince = s.loop.Now()
+		if s.cfg.Cluster.Startup.KeepFetched {
+			s.nodes[p.node].keepImage(s.prof.ServingImage)
+		}
 		if s.nodes[p.node].Pool.GPUMemory() < s.prof.GPUMemoryGiB {
 			// The model does not fit in this GPU's memory: the server runs
 			// out of memory at load and the pod crash-loops, holding its GPU
@@ -479,6 +488,9 @@ func (s *Simulation) stepLifecycle(p *pod) {
 	case phaseStarting:
 		s.coldStarts += s.loop.Now() - p.created
 		s.coldStartN++
+		if s.cfg.Cluster.Startup.KeepFetched {
+			s.nodes[p.node].keepModel(s.prof.Model)
+		}
 		s.becomeReady(p)
 	}
 }
@@ -776,7 +788,7 @@ func (s *Simulation) scrape() {
 
 // observeNodes reports each node's GPU load the way a GPU exporter would:
 // mean utilisation over all its GPUs (idle ones at 0) and the share of GPU
-// memory the workload's replicas hold.
+// memory the workload's replicas hold; and what each node's disk holds.
 func (s *Simulation) observeNodes() {
 	clear(s.nodeStats)
 	for _, p := range s.pods {
@@ -788,10 +800,11 @@ func (s *Simulation) observeNodes() {
 		st.GPUMemoryUsedFraction += s.prof.GPUMemoryGiB
 	}
 	for i, n := range s.nodes {
+		st := &s.nodeStats[i]
+		st.Cached = n.Cached()
 		if n.GPUs == 0 {
 			continue
 		}
-		st := &s.nodeStats[i]
 		st.GPUUtilPercent /= float64(n.GPUs)
 		st.GPUMemoryUsedFraction = min(1, st.GPUMemoryUsedFraction/(float64(n.GPUs)*n.Pool.GPUMemory()))
 	}

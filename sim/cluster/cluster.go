@@ -60,6 +60,13 @@ type Startup struct {
 	ImagePullMBps  float64 `yaml:"imagePullMBps"`
 	RemoteLoadMBps float64 `yaml:"remoteLoadMBps"`
 	LocalLoadMBps  float64 `yaml:"localLoadMBps"`
+	// KeepFetched makes a node keep what its replicas fetch: the serving
+	// image once a replica has pulled it, the weights once a replica has
+	// loaded them, as the kubelet keeps pulled images and
+	// manifests/examples' hostPath volume keeps the weights. The next
+	// replica on that node starts from its disk. Off, a node holds only its
+	// pool's cached lists for the whole run.
+	KeepFetched bool `yaml:"keepFetched"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("1.5s").

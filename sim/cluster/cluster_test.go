@@ -138,3 +138,20 @@ func TestLoadRefusesAHugeFile(t *testing.T) {
 		t.Errorf("error %v, want one naming the file and the bound", err)
 	}
 }
+
+// The example spec docs/results.md measures with is the embedded default
+// but for keepFetched.
+func TestKeepFetchedExampleIsTheDefault(t *testing.T) {
+	got, err := Load(filepath.Join("examples", "default-keep-fetched.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Startup.KeepFetched {
+		t.Error("keepFetched is not set")
+	}
+	want := Default()
+	want.Startup.KeepFetched = true
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the example differs from the default spec by more than keepFetched:\n got %+v\nwant %+v", got, want)
+	}
+}

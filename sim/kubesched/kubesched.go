@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,11 +100,16 @@ type Scheduler struct {
 	ctx       context.Context
 	fw        framework.Framework
 	telemetry *Telemetry
-	nodes     []string       // sim node index -> name
-	index     map[string]int // name -> sim node index
-	ordered   []fwk.NodeInfo // the snapshot's NodeInfos in sim node order
+	nodes     []string              // sim node index -> name
+	index     map[string]int        // name -> sim node index
+	ordered   []*framework.NodeInfo // the snapshot's NodeInfos in sim node order
 	pods      map[string]*corev1.Pod
 	pools     []*cluster.NodePool // by sim node index
+	prof      *workload.Profile
+	// cached is what each node's disk holds as the scheduler last saw it,
+	// and cacheKeys the same as a comparable key (by sim node index).
+	cached    []cluster.Cache
+	cacheKeys []string
 	// deletionCosts are what GPUAware's PostBind annotates a pod bound to
 	// each node with (by sim node index); nil when it annotates none.
 	deletionCosts []int32
@@ -152,7 +158,7 @@ func New(profile *schedconfig.KubeSchedulerProfile, nodes []*sim.Node, prof *wor
 	ctx := klog.NewContext(context.Background(), klog.Background().V(10)) // quiet: decisions log at V(4)+
 
 	s := &Scheduler{
-		index: map[string]int{}, pods: map[string]*corev1.Pod{}, ctx: ctx,
+		index: map[string]int{}, pods: map[string]*corev1.Pod{}, ctx: ctx, prof: prof,
 		filterCache: make([]filterVerdict, len(nodes)),
 		classes:     newClassInterner(len(nodes)),
 	}
@@ -166,6 +172,8 @@ func New(profile *schedconfig.KubeSchedulerProfile, nodes []*sim.Node, prof *wor
 		s.nodes = append(s.nodes, kn.Name)
 		s.index[kn.Name] = i
 		s.pools = append(s.pools, n.Pool)
+		s.cached = append(s.cached, n.Cached())
+		s.cacheKeys = append(s.cacheKeys, cacheKey(n.Cached()))
 	}
 	s.telemetry = newTelemetry(nodes, s.nodes, c)
 
@@ -194,7 +202,7 @@ func New(profile *schedconfig.KubeSchedulerProfile, nodes []*sim.Node, prof *wor
 		if err != nil {
 			return nil, err
 		}
-		s.ordered = append(s.ordered, ni)
+		s.ordered = append(s.ordered, ni.(*framework.NodeInfo))
 	}
 	// The in-tree plugins read volumes, CSI drivers and DRA objects through
 	// informers. The simulated cluster has none of those: an empty fake
@@ -352,14 +360,15 @@ func (s *Scheduler) preFilter(pod *corev1.Pod) (fwk.CycleState, error) {
 }
 
 // representatives keeps the first of each group of feasible nodes that
-// every score plugin must score alike: same pool (labels, capacity, images,
-// taints), same requested resources and pod count, same telemetry. Scoring
-// one node per group gives the same winner as scoring all: each plugin's
-// raw score is a function of the node alone, normalisation uses only the
-// highest and lowest scores, which duplicates do not change, and the first
-// node of the winning group is the first node with the winning score, which
-// is the one chosen without grouping. A cluster of identical empty nodes
-// then needs no scoring instead of hundreds of Score calls.
+// every score plugin must score alike: same pool (labels, capacity,
+// taints), same images and models on disk, same requested resources and
+// pod count, same telemetry. Scoring one node per group gives the same
+// winner as scoring all: each plugin's raw score is a function of the node
+// alone, normalisation uses only the highest and lowest scores, which
+// duplicates do not change, and the first node of the winning group is the
+// first node with the winning score, which is the one chosen without
+// grouping. A cluster of identical empty nodes then needs no scoring
+// instead of hundreds of Score calls.
 // TestEquivalenceKeepsPlacements checks it changes no placement.
 func (s *Scheduler) representatives(feasible []int) []fwk.NodeInfo {
 	reps := s.reps[:0]
@@ -385,6 +394,7 @@ func (s *Scheduler) classOf(idx int, ni fwk.NodeInfo) nodeClass {
 	req := ni.GetRequested()
 	return nodeClass{
 		pool:      s.pools[idx],
+		cache:     s.cacheKeys[idx],
 		milliCPU:  req.GetMilliCPU(),
 		memory:    req.GetMemory(),
 		gpus:      req.GetScalarResources()[gpuaware.ResourceGPU],
@@ -395,6 +405,7 @@ func (s *Scheduler) classOf(idx int, ni fwk.NodeInfo) nodeClass {
 
 type nodeClass struct {
 	pool             *cluster.NodePool
+	cache            string
 	milliCPU, memory int64
 	gpus             int64
 	pods             int
@@ -522,8 +533,61 @@ func (s *Scheduler) Unbind(req *sim.PodRequest, _ int) {
 	}
 }
 
-// ObserveNodes implements sim.NodeObserver.
-func (s *Scheduler) ObserveNodes(stats []sim.NodeStats) { s.telemetry.update(stats) }
+// ObserveNodes implements sim.NodeObserver. What a node's disk holds
+// reaches the scheduler as it does in a cluster: its images through the
+// node's status, which the kubelet updates every 10 s by default, and its
+// models through the exporter's telemetry.
+func (s *Scheduler) ObserveNodes(stats []sim.NodeStats) {
+	imagesChanged := false
+	for i, st := range stats {
+		seen := &s.cached[i]
+		sameImages := slices.Equal(seen.Images, st.Cached.Images)
+		if sameImages && slices.Equal(seen.Models, st.Cached.Models) {
+			continue
+		}
+		if !sameImages {
+			node := *s.ordered[i].Node()
+			node.Status.Images = containerImages(st.Cached.Images, s.prof)
+			s.ordered[i].SetNode(&node)
+			imagesChanged = true
+		}
+		*seen = st.Cached
+		s.cacheKeys[i] = cacheKey(st.Cached)
+	}
+	if imagesChanged {
+		s.summarizeImages()
+	}
+	s.telemetry.update(stats)
+}
+
+// summarizeImages recomputes every node's ImageStates from the nodes'
+// images, as the scheduler cache's snapshot does (createNodeInfoMap):
+// ImageLocality scales a node's score by the share of nodes holding the
+// image, so one node's pull changes every holder's summary.
+func (s *Scheduler) summarizeImages() {
+	holders := map[string]int{}
+	for _, ni := range s.ordered {
+		for _, img := range ni.Node().Status.Images {
+			for _, name := range img.Names {
+				holders[name]++
+			}
+		}
+	}
+	for _, ni := range s.ordered {
+		states := map[string]*fwk.ImageStateSummary{}
+		for _, img := range ni.Node().Status.Images {
+			for _, name := range img.Names {
+				states[name] = &fwk.ImageStateSummary{Size: img.SizeBytes, NumNodes: holders[name]}
+			}
+		}
+		ni.ImageStates = states
+	}
+}
+
+// cacheKey is what a node's disk holds as a comparable value.
+func cacheKey(c cluster.Cache) string {
+	return strings.Join(c.Images, "\n") + "\x00" + strings.Join(c.Models, "\n")
+}
 
 // Node name and pod shape -------------------------------------------------
 
@@ -544,21 +608,27 @@ func KubeNode(n *sim.Node, prof *workload.Profile) *corev1.Node {
 		labels[gpuaware.LabelGPUMemory] = strconv.FormatInt(int64(n.Pool.GPUMemory()*1024), 10)
 		alloc[gpuaware.ResourceGPU] = *resource.NewQuantity(int64(n.GPUs), resource.DecimalSI)
 	}
-	var images []corev1.ContainerImage
-	for _, img := range n.Pool.Cached.Images {
+	return &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: labels},
+		Status: corev1.NodeStatus{
+			Capacity: alloc, Allocatable: alloc, Images: containerImages(n.Cached().Images, prof),
+			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}},
+		},
+	}
+}
+
+// containerImages is a node status's list of the images on its disk. Only
+// the serving image's size is known; ImageLocality scores by size.
+func containerImages(images []string, prof *workload.Profile) []corev1.ContainerImage {
+	var out []corev1.ContainerImage
+	for _, img := range images {
 		size := int64(0)
 		if img == prof.ServingImage {
 			size = int64(prof.ImageGiB * (1 << 30))
 		}
-		images = append(images, corev1.ContainerImage{Names: []string{img}, SizeBytes: size})
+		out = append(out, corev1.ContainerImage{Names: []string{img}, SizeBytes: size})
 	}
-	return &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: labels},
-		Status: corev1.NodeStatus{
-			Capacity: alloc, Allocatable: alloc, Images: images,
-			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}},
-		},
-	}
+	return out
 }
 
 // kubePod renders a replica as a v1.Pod. Replicas of one shape share the
@@ -615,8 +685,7 @@ func podTemplate(req *sim.PodRequest) *corev1.Pod {
 }
 
 // Telemetry is the in-memory GPU telemetry KISim feeds the plugin: the
-// simulator reports each node's GPU load at every scrape, and the cache
-// contents come from the cluster spec.
+// simulator reports each node's GPU load and cached models at every scrape.
 type Telemetry struct {
 	clock  clock.PassiveClock
 	byName map[string]*gpuaware.NodeTelemetry
@@ -627,7 +696,7 @@ type Telemetry struct {
 func newTelemetry(nodes []*sim.Node, names []string, c clock.PassiveClock) *Telemetry {
 	t := &Telemetry{clock: c, byName: map[string]*gpuaware.NodeTelemetry{}}
 	for i, n := range nodes {
-		nt := &gpuaware.NodeTelemetry{CachedModels: n.Pool.Cached.Models, Timestamp: c.Now()}
+		nt := &gpuaware.NodeTelemetry{CachedModels: n.Cached().Models, Timestamp: c.Now()}
 		t.byName[names[i]] = nt
 		t.order = append(t.order, nt)
 	}
@@ -661,5 +730,6 @@ func (t *Telemetry) update(stats []sim.NodeStats) {
 	for i, st := range stats {
 		nt := t.order[i]
 		nt.GPUUtilPercent, nt.GPUMemoryUsedFraction, nt.Timestamp = st.GPUUtilPercent, st.GPUMemoryUsedFraction, now
+		nt.CachedModels = st.Cached.Models
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/kubernetes/pkg/scheduler/backend/cache"
 
 	"github.com/kisproject/kis/sim"
 	"github.com/kisproject/kis/sim/cluster"
@@ -194,8 +196,9 @@ func TestGPUAwareShortensColdStartsInSim(t *testing.T) {
 
 // The filter cache, node grouping and the shared pod template are
 // shortcuts: a long random sequence of placements of two pod shapes,
-// releases and telemetry updates must place every pod on the same node
-// with and without them, under both profiles.
+// releases, and telemetry updates in which nodes fetch the image and the
+// weights must place every pod on the same node with and without them,
+// under both profiles.
 func TestEquivalenceKeepsPlacements(t *testing.T) {
 	for _, profile := range []string{kubesched.GPUAwareProfile, kubesched.DefaultProfile} {
 		t.Run(profile, func(t *testing.T) {
@@ -214,6 +217,10 @@ func TestEquivalenceKeepsPlacements(t *testing.T) {
 					kubesched.DisableEquivalence(s)
 				}
 				rng := rand.New(rand.NewPCG(7, 7))
+				caches := make([]cluster.Cache, len(ns))
+				for j, n := range ns {
+					caches[j] = n.Cached()
+				}
 				var placed []*sim.PodRequest
 				var where, out []int
 				for i := range 400 {
@@ -238,9 +245,22 @@ func TestEquivalenceKeepsPlacements(t *testing.T) {
 						s.Unbind(placed[k], where[k])
 						placed, where = append(placed[:k], placed[k+1:]...), append(where[:k], where[k+1:]...)
 					default:
+						// Now and then a node has fetched the image or
+						// the weights since the last report.
+						if j := rng.IntN(len(ns)); rng.IntN(2) == 0 && !slices.Contains(caches[j].Images, prof.ServingImage) {
+							caches[j].Images = append(slices.Clip(caches[j].Images), prof.ServingImage)
+						} else if !slices.Contains(caches[j].Models, prof.Model) {
+							caches[j].Models = append(slices.Clip(caches[j].Models), prof.Model)
+						}
+						// Half the reports give every node the same load,
+						// so that nodes differ by what they hold alone.
 						stats := make([]sim.NodeStats, len(ns))
+						uniform := rng.IntN(2) == 0
 						for j := range stats {
-							stats[j] = sim.NodeStats{GPUUtilPercent: float64(rng.IntN(3) * 40), GPUMemoryUsedFraction: float64(rng.IntN(2)) / 2}
+							stats[j] = sim.NodeStats{GPUUtilPercent: float64(rng.IntN(3) * 40), GPUMemoryUsedFraction: float64(rng.IntN(2)) / 2, Cached: caches[j]}
+							if uniform && j > 0 {
+								stats[j].GPUUtilPercent, stats[j].GPUMemoryUsedFraction = stats[0].GPUUtilPercent, stats[0].GPUMemoryUsedFraction
+							}
 						}
 						s.ObserveNodes(stats)
 					}
@@ -272,6 +292,54 @@ func TestReservedLabelsAreTheOnesKubeNodeSets(t *testing.T) {
 	for k := range set {
 		if _, fromPool := spec.NodePools[0].Labels[k]; !fromPool && !slices.Contains(cluster.ReservedLabels, k) {
 			t.Errorf("KubeNode sets %s, which is not reserved", k)
+		}
+	}
+}
+
+// What replicas fetch onto a node reaches the scheduler with the node
+// stats, as a kubelet's node status and the exporter's cache scan reach
+// kube-scheduler: once a100-1 reports the weights, GPUAware sends the
+// first replica past the H100s there instead of to a100-0; once it
+// reports the serving image, the default profile's ImageLocality draws
+// replicas to it, with the image's spread counted as the scheduler
+// cache's snapshot counts it.
+func TestSchedulerSeesWhatNodesFetched(t *testing.T) {
+	const a100 = 3 // a100-1
+	report := func(s sim.Scheduler, ns []*sim.Node, c cluster.Cache) {
+		stats := make([]sim.NodeStats, len(ns))
+		for i, n := range ns {
+			stats[i].Cached = n.Cached()
+		}
+		stats[a100].Cached = c
+		s.(sim.NodeObserver).ObserveNodes(stats)
+	}
+
+	ns, prof := nodes(t)
+	s := newScheduler(t, kubesched.GPUAwareProfile, ns, prof)
+	report(s, ns, cluster.Cache{Models: []string{prof.Model}})
+	if got := schedule(t, s, ns, prof, 9)[8]; got != "a100-1" {
+		t.Errorf("9th pod on %s, want a100-1, which reports the model", got)
+	}
+
+	ns, prof = nodes(t)
+	s = newScheduler(t, kubesched.DefaultProfile, ns, prof)
+	report(s, ns, cluster.Cache{Images: []string{prof.ServingImage}})
+	if got := schedule(t, s, ns, prof, 3); !slices.Contains(got, "a100-1") {
+		t.Errorf("first placements %v, want a100-1, which reports the serving image, among them", got)
+	}
+	var kubeNodes []*corev1.Node
+	for _, n := range ns {
+		kubeNodes = append(kubeNodes, kubesched.KubeNode(n, prof))
+	}
+	kubeNodes[a100].Status.Images = kubeNodes[4].Status.Images // h100-cached-0's: the serving image
+	snapshot := cache.NewSnapshot(nil, kubeNodes)
+	for i, kn := range kubeNodes {
+		want, err := snapshot.Get(kn.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want.GetImageStates(), kubesched.NodeInfo(s.(*kubesched.Scheduler), i).GetImageStates()); diff != "" {
+			t.Errorf("%s: image states (-snapshot's, +scheduler's):\n%s", kn.Name, diff)
 		}
 	}
 }
