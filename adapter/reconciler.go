@@ -84,12 +84,15 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Decision, bool) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	current, scaleErr := r.scales.GetReplicas(ctx, r.target.Namespace, r.target.ScaleTargetRef)
-	var obs policy.Observation
+	var (
+		obs policy.Observation
+		sig policy.Signals
+	)
 	err := scaleErr
 	if err != nil {
 		err = &SignalError{Reason: ReasonScaleUnavailable, Err: fmt.Errorf("reading scale of %s %s: %w", r.target.ScaleTargetRef.Kind, r.target.ScaleTargetRef.Name, err)}
 	} else {
-		obs, err = r.observe(ctx, start, current)
+		obs, sig, err = r.observe(ctx, start, current)
 	}
 
 	var d Decision
@@ -100,7 +103,9 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Decision, bool) {
 			d.Replicas, d.Source = n, SourceGuard
 		}
 		r.lastGood = &d
-		r.metrics.P95Latency.WithLabelValues(r.target.ID).Set(obs.P95Latency)
+		// As observed: NaN while nothing finishes, as histogram_quantile
+		// says it, where the policy reads zero.
+		r.metrics.P95Latency.WithLabelValues(r.target.ID).Set(sig.P95LatencySeconds)
 	case r.lastGood != nil && start.Sub(r.lastGood.At) <= r.holdFor:
 		d = Decision{Replicas: r.lastGood.Replicas, At: start, Source: SourceHold, Reason: ReasonOf(err)}
 	case scaleErr == nil:
@@ -137,17 +142,17 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Decision, bool) {
 	return d, true
 }
 
-func (r *Reconciler) observe(ctx context.Context, now time.Time, current int32) (policy.Observation, error) {
+func (r *Reconciler) observe(ctx context.Context, now time.Time, current int32) (policy.Observation, policy.Signals, error) {
 	sig, err := r.queries.Evaluate(ctx, r.prom, now, r.maxStaleness)
 	if err != nil {
-		return policy.Observation{}, err
+		return policy.Observation{}, policy.Signals{}, err
 	}
 	sig.DesiredReplicas = float64(current)
 	obs, err := policy.FromSignals(sig)
 	if err != nil {
-		return policy.Observation{}, &SignalError{Reason: ReasonGarbage, Err: err}
+		return policy.Observation{}, policy.Signals{}, &SignalError{Reason: ReasonGarbage, Err: err}
 	}
-	return obs, nil
+	return obs, sig, nil
 }
 
 // transition logs when the reconcile outcome changes kind.

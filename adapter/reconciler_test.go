@@ -165,6 +165,34 @@ func TestReconcileFollowsSignals(t *testing.T) {
 	})
 }
 
+// The p95 gauge shows the latency as observed: at zero traffic nothing
+// finishes and there is no p95 (NaN, a gap on a dashboard), although the
+// policy reads it as zero.
+func TestP95GaugeIsNaNWithoutTraffic(t *testing.T) {
+	f := newFixture(t, "")
+	p95 := func() float64 {
+		t.Helper()
+		v, err := testutil.GetGaugeMetricValue(f.metrics.P95Latency.WithLabelValues("serving.llm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	f.reconcile(t)
+	if got := p95(); got != 1.5 {
+		t.Errorf("under load the p95 gauge reads %v, want the observed 1.5", got)
+	}
+	f.clock.Step(15 * time.Second)
+	f.prom.Values[SignalWaiting], f.prom.Values[SignalRunning], f.prom.Values[SignalRequestRate] = 0, 0, 0
+	f.prom.Values[SignalP95Latency] = math.NaN()
+	if d := f.reconcile(t); d.Source != SourcePolicy {
+		t.Fatalf("idle: decision from %s, want the policy's", d.Source)
+	}
+	if got := p95(); !math.IsNaN(got) {
+		t.Errorf("at zero traffic the p95 gauge reads %v, want NaN", got)
+	}
+}
+
 // TestFallbacks walks each failure through hold (the last good decision,
 // for holdFor = 2m) into the fallback rule max(current, last good), and
 // back to the policy when the data returns.
