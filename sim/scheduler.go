@@ -20,11 +20,12 @@ type Node struct {
 	Pool     *cluster.NodePool
 	GPUs     int
 	GPUsUsed int
-	// cached starts as the pool's lists and, when the cluster keeps what
-	// it fetches, grows by what replicas fetch. It grows by copying, never
-	// in place, so the pool's lists and those Cached handed out stay as
-	// they were.
-	cached cluster.Cache
+	// cached starts as the pool's lists and, when keepFetched (the
+	// cluster keeps what it fetches), grows by what replicas fetch. It
+	// grows by copying, never in place, so the pool's lists and those
+	// Cached handed out stay as they were.
+	cached      cluster.Cache
+	keepFetched bool
 }
 
 // CachesImage reports whether the node holds image on local disk.
@@ -37,18 +38,29 @@ func (n *Node) CachesModel(model string) bool { return slices.Contains(n.cached.
 // node's own: callers must not modify them.
 func (n *Node) Cached() cluster.Cache { return n.cached }
 
-// keepImage records that a replica pulled image onto the node.
-func (n *Node) keepImage(image string) {
-	if !n.CachesImage(image) {
-		n.cached.Images = append(slices.Clip(n.cached.Images), image)
+// pulled records that a replica pulled image onto the node, which keeps
+// it if its cluster keeps what it fetches.
+func (n *Node) pulled(image string) {
+	if n.keepFetched {
+		n.cached.Images = addCopying(n.cached.Images, image)
 	}
 }
 
-// keepModel records that a replica loaded model's weights onto the node.
-func (n *Node) keepModel(model string) {
-	if !n.CachesModel(model) {
-		n.cached.Models = append(slices.Clip(n.cached.Models), model)
+// loaded records that a replica loaded model's weights onto the node,
+// which keeps them if its cluster keeps what it fetches.
+func (n *Node) loaded(model string) {
+	if n.keepFetched {
+		n.cached.Models = addCopying(n.cached.Models, model)
 	}
+}
+
+// addCopying returns list with item added if it is not there, in a new
+// array: list itself is never written.
+func addCopying(list []string, item string) []string {
+	if slices.Contains(list, item) {
+		return list
+	}
+	return append(slices.Clip(list), item)
 }
 
 // NodesOf expands a spec's pools into nodes named <pool>-<index>, in spec
@@ -58,7 +70,8 @@ func NodesOf(spec *cluster.Spec) []*Node {
 	for pi := range spec.NodePools {
 		pool := &spec.NodePools[pi]
 		for i := 0; i < pool.Count; i++ {
-			nodes = append(nodes, &Node{Name: pool.Name + "-" + strconv.Itoa(i), Pool: pool, GPUs: pool.GPUsPerNode, cached: pool.Cached})
+			nodes = append(nodes, &Node{Name: pool.Name + "-" + strconv.Itoa(i), Pool: pool, GPUs: pool.GPUsPerNode,
+				cached: pool.Cached, keepFetched: spec.Startup.KeepFetched})
 		}
 	}
 	return nodes

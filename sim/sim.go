@@ -413,12 +413,10 @@ func (s *Simulation) startWarm() {
 		s.unscheduled = append(s.unscheduled, p)
 		return
 	}
-	if s.cfg.Cluster.Startup.KeepFetched {
-		// It fetched the image and the weights before time zero.
-		n := s.nodes[p.node]
-		n.keepImage(s.prof.ServingImage)
-		n.keepModel(s.prof.Model)
-	}
+	// It fetched the image and the weights before time zero.
+	n := s.nodes[p.node]
+	n.pulled(s.prof.ServingImage)
+	n.loaded(s.prof.Model)
 	s.becomeReady(p)
 }
 
@@ -472,9 +470,7 @@ func (s *Simulation) stepLifecycle(p *pod) {
 	case phasePulling:
 		p.phase = phaseStarting
 		p.runningSince = s.loop.Now()
-		if s.cfg.Cluster.Startup.KeepFetched {
-			s.nodes[p.node].keepImage(s.prof.ServingImage)
-		}
+		s.nodes[p.node].pulled(s.prof.ServingImage)
 		if s.nodes[p.node].Pool.GPUMemory() < s.prof.GPUMemoryGiB {
 			// The model does not fit in this GPU's memory: the server runs
 			// out of memory at load and the pod crash-loops, holding its GPU
@@ -488,9 +484,7 @@ func (s *Simulation) stepLifecycle(p *pod) {
 	case phaseStarting:
 		s.coldStarts += s.loop.Now() - p.created
 		s.coldStartN++
-		if s.cfg.Cluster.Startup.KeepFetched {
-			s.nodes[p.node].keepModel(s.prof.Model)
-		}
+		s.nodes[p.node].loaded(s.prof.Model)
 		s.becomeReady(p)
 	}
 }

@@ -561,26 +561,18 @@ func (s *Scheduler) ObserveNodes(stats []sim.NodeStats) {
 }
 
 // summarizeImages recomputes every node's ImageStates from the nodes'
-// images, as the scheduler cache's snapshot does (createNodeInfoMap):
-// ImageLocality scales a node's score by the share of nodes holding the
-// image, so one node's pull changes every holder's summary.
+// images with the scheduler cache's own snapshot: ImageLocality scales a
+// node's score by the share of nodes holding the image, so one node's
+// pull changes every holder's summary.
 func (s *Scheduler) summarizeImages() {
-	holders := map[string]int{}
-	for _, ni := range s.ordered {
-		for _, img := range ni.Node().Status.Images {
-			for _, name := range img.Names {
-				holders[name]++
-			}
-		}
+	nodes := make([]*corev1.Node, len(s.ordered))
+	for i, ni := range s.ordered {
+		nodes[i] = ni.Node()
 	}
-	for _, ni := range s.ordered {
-		states := map[string]*fwk.ImageStateSummary{}
-		for _, img := range ni.Node().Status.Images {
-			for _, name := range img.Names {
-				states[name] = &fwk.ImageStateSummary{Size: img.SizeBytes, NumNodes: holders[name]}
-			}
-		}
-		ni.ImageStates = states
+	// A snapshot's List returns the list it holds: it never fails.
+	fresh, _ := cache.NewSnapshot(nil, nodes).NodeInfos().List()
+	for _, ni := range fresh {
+		s.ordered[s.index[ni.Node().Name]].ImageStates = ni.GetImageStates()
 	}
 }
 
